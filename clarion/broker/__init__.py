@@ -1,0 +1,1 @@
+"""RabbitMQ through pika: topology, an async connection, confirmed publishing, message format."""

@@ -1,0 +1,1 @@
+"""Command-line faces of Clarion (nothing imports these)."""

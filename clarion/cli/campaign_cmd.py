@@ -1,0 +1,133 @@
+"""``clarion campaign send|status|cancel``."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .. import campaigns
+from ..domain import CampaignRequest
+from .common import console, describe_validation, fail, read_json, settings_and_store
+
+app = typer.Typer(help="Start, follow and cancel campaigns.", no_args_is_help=True)
+
+
+def load_request(path: Path) -> CampaignRequest:
+    try:
+        return CampaignRequest.model_validate(read_json(path))
+    except ValidationError as exc:
+        fail(f"invalid campaign request: {describe_validation(exc)}")
+
+
+@app.command("send")
+def send(request_file: Path = typer.Option(..., "--request", help="JSON file holding a CampaignRequest"),
+         wait: bool = typer.Option(False, "--wait", help="follow until every delivery is final"),
+         as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+         timeout: float = typer.Option(3600, help="seconds to wait at most")) -> None:
+    """Check a campaign request, then run the broadcast flow for it."""
+    request = load_request(request_file)
+    settings, store = settings_and_store()
+    try:
+        campaigns.prepare(store, settings, request)  # refuse bad input before anything exists
+    except campaigns.CampaignRejected as exc:
+        fail(f"campaign refused: {exc.field}: {exc.message}")
+    outcome = _run_flow_in_background(request, wait, timeout)
+    campaign_id = _await_campaign_id(store, request, outcome)
+    if wait:
+        _follow(store, campaign_id, outcome, quiet=as_json)
+    outcome["thread"].join()
+    if "error" in outcome:
+        fail(f"the broadcast flow failed: {outcome['error']}", code=1)
+    info = campaigns.get(store, campaign_id)
+    _print_result(info, as_json)
+
+
+def _run_flow_in_background(request: CampaignRequest, wait: bool, timeout: float) -> dict[str, Any]:
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        import asyncio
+
+        from ..flows.broadcast import broadcast
+        try:
+            outcome["result"] = asyncio.run(broadcast(request, wait=wait, timeout_s=timeout))
+        except BaseException as exc:  # noqa: BLE001 - reported to the user below
+            outcome["error"] = f"{type(exc).__name__}: {exc}"
+
+    outcome["thread"] = threading.Thread(target=target, name="broadcast-flow", daemon=True)
+    outcome["thread"].start()
+    return outcome
+
+
+def _await_campaign_id(store, request: CampaignRequest, outcome: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]
+    from ..domain import campaign_id_for
+    campaign_id = campaign_id_for(request.campaign_key())
+    while outcome["thread"].is_alive():
+        try:
+            campaigns.get(store, campaign_id)
+            return campaign_id
+        except campaigns.CampaignNotFound:
+            time.sleep(0.05)
+    if "error" in outcome:
+        fail(f"the broadcast flow failed: {outcome['error']}", code=1)
+    return campaign_id
+
+
+def _follow(store, campaign_id: str, outcome: dict[str, Any], quiet: bool) -> None:  # type: ignore[no-untyped-def]
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
+        bars: dict[str, Any] = {}
+        while True:
+            info = campaigns.get(store, campaign_id)
+            for channel, c in info["channels"].items():
+                if channel not in bars:
+                    bars[channel] = progress.add_task(channel, total=c["total"])
+                progress.update(bars[channel], total=c["total"], completed=c["total"] - c["open"])
+            if not outcome["thread"].is_alive():
+                return
+            time.sleep(0.25)
+
+
+def _print_result(info: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"campaign_id": info["campaign_id"], "status": info["status"],
+                          "channels": info["channels"]}))
+        return
+    table = Table(title=f"campaign {info['campaign_id']} — {info['status']}")
+    for col in ("channel", "sent", "failed", "skipped", "open", "total"):
+        table.add_column(col, justify="left" if col == "channel" else "right")
+    for channel, c in sorted(info["channels"].items()):
+        table.add_row(channel, *(str(c.get(k, 0)) for k in ("sent", "failed", "skipped", "open",
+                                                             "total")))
+    console.print(table)
+
+
+@app.command("status")
+def status(campaign_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """A campaign's state and per-channel counts."""
+    _settings, store = settings_and_store()
+    try:
+        info = campaigns.get(store, campaign_id)
+    except campaigns.CampaignNotFound:
+        fail(f"no campaign {campaign_id!r}", code=1)
+    _print_result(info, as_json)
+
+
+@app.command("cancel")
+def cancel(campaign_id: str) -> None:
+    """Cancel a campaign: deliveries not yet sent end skipped (reason: cancelled)."""
+    _settings, store = settings_and_store()
+    try:
+        n = campaigns.cancel(store, campaign_id, actor="cli")
+    except campaigns.CampaignNotFound:
+        fail(f"no campaign {campaign_id!r}", code=1)
+    console.print(f"cancelled {campaign_id}: {n} deliveries skipped")

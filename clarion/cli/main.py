@@ -1,0 +1,99 @@
+"""The ``clarion`` command."""
+
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+import typer
+
+from . import campaign_cmd, trace_cmd
+from .common import console, fail, read_json, settings_and_store
+
+app = typer.Typer(help="Clarion: campus notifications over every channel.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(campaign_cmd.app, name="campaign")
+app.command("trace")(trace_cmd.trace)
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+template_app = typer.Typer(help="Stored templates.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(template_app, name="template")
+
+
+def _optional_subapps() -> None:
+    """Sub-commands that live in their own modules."""
+    import importlib
+    import importlib.util
+    for module, name in (("directory_cmd", "directory"), ("dashboards_cmd", "dashboards")):
+        if importlib.util.find_spec(f"{__package__}.{module}") is None:  # TODO(lead): strict
+            continue
+        app.add_typer(importlib.import_module(f"{__package__}.{module}").app, name=name)
+
+
+_optional_subapps()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema."""
+    settings, _store = settings_and_store()
+    console.print(f"database at {settings.db_url.split('@')[-1]} is up to date")
+
+
+@template_app.command("save")
+def template_save(name: str, file: str = typer.Argument(..., help="JSON file of variants")) -> None:
+    """Store a template: {"default": {"title", "body"}, "email": {"subject", "text", "html"}, …}."""
+    from pathlib import Path
+
+    from ..content import ContentError, compile_content, save_template
+    variants = read_json(Path(file))
+    if not isinstance(variants, dict):
+        fail("a template file holds an object of variants")
+    try:
+        compile_content(variants, [k for k in variants if k != "default"] or ["inbox"])
+    except ContentError as exc:
+        fail(str(exc))
+    _settings, store = settings_and_store()
+    save_template(store, name, variants)
+    console.print(f"template {name!r} saved")
+
+
+@app.command("worker")
+def worker(channels: Optional[str] = typer.Option(None, help="comma-separated channels (default: all configured)"),
+           metrics_port: Optional[int] = typer.Option(None, help="serve /metrics on 127.0.0.1:PORT"),
+           log_level: str = typer.Option("INFO")) -> None:
+    """Consume deliveries and send them (run any number, on any machine)."""
+    from ..channels.base import ConfigurationError
+    from ..logs import setup_logging
+    from ..metrics import serve_metrics
+    from ..worker.runner import run_worker
+    settings, _store = settings_and_store()
+    setup_logging(log_level, settings.log_json)
+    port = metrics_port or settings.metrics_port
+    if port:
+        serve_metrics(port)
+    try:
+        run_worker(settings, channels.split(",") if channels else None)
+    except ConfigurationError as exc:
+        fail(exc.reason)
+
+
+@app.command("serve")
+def serve() -> None:
+    """Serve the Prefect deployments in this process (one-process alternative to prefect.yaml)."""
+    from ..flows.serve import serve_deployments
+    serve_deployments()
+
+
+@app.command("demo")
+def demo(people: int = typer.Option(2000, help="size of the sample campus"),
+         workers: int = typer.Option(2, help="worker processes")) -> None:
+    """The Quickstart: a sample campus, local capture servers, workers, one real campaign."""
+    from ..demo.run import run_demo
+    raise typer.Exit(run_demo(people=people, workers=workers))
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    app()

@@ -1,0 +1,48 @@
+"""The broadcast flow: one notice to an audience over some channels.
+
+register (idempotent on its key) → plan segments → one fan-out task per (channel, segment)
+→ follow to completion → a table artifact of results per channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from prefect import flow
+
+from .. import campaigns
+from ..domain import CampaignRequest
+from ..tasks.campaign import plan_segments, register_campaign
+from ..tasks.common import context
+from ..tasks.completion import await_completion, report_results
+from ..tasks.fanout import fan_out_segment
+
+
+def _cancel_campaign(flow_obj: Any, flow_run: Any, state: Any) -> None:
+    """Cancelled in the Prefect UI: its deliveries not yet sent end skipped."""
+    request = CampaignRequest.model_validate(flow_run.parameters["request"])
+    from ..domain import campaign_id_for
+    _settings, store = context()
+    try:
+        campaigns.cancel(store, campaign_id_for(request.campaign_key()), actor="prefect")
+    except campaigns.CampaignNotFound:
+        pass
+
+
+@flow(name="broadcast", on_cancellation=[_cancel_campaign], log_prints=True)
+async def broadcast(request: CampaignRequest, wait: bool = True,
+                    timeout_s: float = 3600) -> dict[str, Any]:
+    """Send a notice to an audience; returns the campaign id and per-channel counts."""
+    campaign_id = register_campaign(request)
+    segments = plan_segments(request)
+    fanouts = [fan_out_segment(campaign_id, channel, lo, hi)
+               for channel in request.channels for lo, hi in segments]
+    await asyncio.gather(*fanouts)
+    if not wait:
+        return {"campaign_id": campaign_id, "status": "running", "channels": {}}
+    summary = await await_completion(campaign_id, timeout_s)
+    finished = all(v["open"] == 0 for v in summary.values())
+    report_results(campaign_id, summary, finished)
+    _settings, store = context()
+    return campaigns.get(store, campaign_id)

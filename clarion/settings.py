@@ -1,0 +1,83 @@
+"""Settings from ``CLARION_*`` environment variables and an optional TOML/JSON config file.
+
+Defaults work on one machine: SQLite under ``./var``, RabbitMQ on 127.0.0.1 with guest/guest.
+A config file (``CLARION_CONFIG=path``) may add channel accounts; the environment wins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _config_file_values() -> dict[str, Any]:
+    path = os.environ.get("CLARION_CONFIG")
+    if not path:
+        return {}
+    text = Path(path).read_text()
+    return json.loads(text) if path.endswith(".json") else tomllib.loads(text)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLARION_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None  # default: sqlite:///<data_dir>/clarion.db
+    broker_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/%2F")
+    broker_namespace: str = "clarion"  # prefix of every exchange and queue name
+    broker_ca_file: Path | None = None  # CA bundle for amqps://
+    queue_type: str = "classic"  # or "quorum"
+
+    smtp_url: SecretStr | None = None  # smtp://user:pass@host:port or smtps://…
+    smtp_starttls: bool = False
+    mail_from: str = "Clarion <noreply@clarion.local>"
+    message_id_domain: str = "clarion.local"
+    sms_gateway_url: str | None = None
+    sms_gateway_token: SecretStr | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    # logical channel name -> {"type": adapter type, …options}; adds to or replaces the defaults
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    worker_prefetch: int = 500
+    worker_batch_size: int = 200
+    worker_concurrency: int = 64  # provider requests in flight per worker
+    max_attempts: int = 6
+    retry_delays: list[int] = Field(default_factory=lambda: [1, 5, 30, 120, 600])
+    fanout_chunk: int = 2000
+    segment_size: int = 10000
+
+    metrics_port: int | None = None
+    log_json: bool = False
+
+    @field_validator("queue_type")
+    @classmethod
+    def _queue_type(cls, v: str) -> str:
+        if v not in ("classic", "quorum"):
+            raise ValueError("queue_type must be 'classic' or 'quorum'")
+        return v
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'clarion.db').resolve()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    values = {k: v for k, v in _config_file_values().items()
+              if f"CLARION_{k.upper()}" not in os.environ}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

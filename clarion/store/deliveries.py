@@ -1,0 +1,195 @@
+"""Hot-path operations on deliveries, all in bulk: insert, mark queued, claim, record.
+
+Every change of status also writes an event row (the trace), in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..domain import DeliveryStatus as S
+from .db import Store
+from .models import Delivery, DeliveryEvent
+
+D = Delivery.__table__
+E = DeliveryEvent.__table__
+CLAIMABLE = (S.PENDING.value, S.QUEUED.value)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(slots=True)
+class Claim:
+    id: str
+    attempts: int
+
+
+@dataclass(slots=True)
+class Outcome:
+    """One result to record: the new status and what the provider said."""
+
+    id: str
+    status: str
+    attempt: int = 0
+    code: str | None = None
+    reason: str | None = None
+    provider_message_id: str | None = None
+    duration_ms: float | None = None
+
+
+def _insert_ignore(store: Store):
+    dialect = postgresql if store.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(D).on_conflict_do_nothing()
+
+
+def insert_deliveries(store: Store, rows: Sequence[dict[str, Any]], actor: str) -> None:
+    """Insert new deliveries (ignoring ones that exist) and their first event."""
+    if not rows:
+        return
+    at = now()
+    for r in rows:
+        r.setdefault("created_at", at)
+        r.setdefault("updated_at", at)
+        r.setdefault("attempts", 0)
+    with store.connect() as conn:
+        conn.execute(_insert_ignore(store), list(rows))
+        # events only for rows that are new: a repeat finds its first event already there
+        existing = set(conn.execute(select(E.c.delivery_id).where(
+            E.c.delivery_id.in_([r["id"] for r in rows]))).scalars())
+        events = [{"delivery_id": r["id"], "at": at, "status": r["status"], "attempt": 0,
+                   "reason": r.get("reason"), "actor": actor}
+                  for r in rows if r["id"] not in existing]
+        if events:
+            conn.execute(insert(E), events)
+
+
+def pending_for(store: Store, campaign_id: str, channel: str,
+                recipient_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Deliveries of these recipients not yet handed to the broker."""
+    cols = (D.c.id, D.c.recipient_id, D.c.address, D.c.content, D.c.created_at)
+    with store.connect() as conn:
+        rows = conn.execute(select(*cols).where(
+            D.c.campaign_id == campaign_id, D.c.channel == channel,
+            D.c.recipient_id.in_(list(recipient_ids)), D.c.status == S.PENDING.value))
+        return [dict(r._mapping) for r in rows]
+
+
+def mark_queued(store: Store, ids: Sequence[str], actor: str) -> int:
+    """pending → queued, after the broker confirmed them; returns how many moved."""
+    if not ids:
+        return 0
+    at = now()
+    with store.connect() as conn:
+        moved = list(conn.execute(
+            update(D).where(D.c.id.in_(list(ids)), D.c.status == S.PENDING.value)
+            .values(status=S.QUEUED.value, updated_at=at).returning(D.c.id)).scalars())
+        if moved:
+            conn.execute(insert(E), [{"delivery_id": i, "at": at, "status": S.QUEUED.value,
+                                      "attempt": 0, "actor": actor} for i in moved])
+    return len(moved)
+
+
+def claim(store: Store, ids: Sequence[str], redelivered: Sequence[str], actor: str
+          ) -> dict[str, Claim]:
+    """Take deliveries for sending.  Only pending/queued ones are taken, so a delivery that
+    is already final, cancelled or being sent by someone else is left alone; a redelivered
+    message may also take one left ``sending`` by a worker that died."""
+    at = now()
+    taken: dict[str, Claim] = {}
+    with store.connect() as conn:
+        for group, states in ((list(set(ids) - set(redelivered)), CLAIMABLE),
+                              (list(redelivered), CLAIMABLE + (S.SENDING.value,))):
+            if not group:
+                continue
+            stmt = (update(D).where(D.c.id.in_(group), D.c.status.in_(states))
+                    .values(status=S.SENDING.value, attempts=D.c.attempts + 1, updated_at=at)
+                    .returning(D.c.id, D.c.attempts))
+            for row in conn.execute(stmt):
+                taken[row.id] = Claim(row.id, row.attempts)
+        if taken:
+            conn.execute(insert(E), [{"delivery_id": c.id, "at": at, "status": S.SENDING.value,
+                                      "attempt": c.attempts, "actor": actor}
+                                     for c in taken.values()])
+    return taken
+
+
+_RECORD = (update(D).where(D.c.id == bindparam("b_id")).values(
+    status=bindparam("b_status"), code=bindparam("b_code"), reason=bindparam("b_reason"),
+    provider_message_id=bindparam("b_pmid"), duration_ms=bindparam("b_ms"),
+    updated_at=bindparam("b_at")))
+
+
+def record(store: Store, outcomes: Sequence[Outcome], actor: str) -> None:
+    """Write results and their events in one transaction (before the broker ack)."""
+    if not outcomes:
+        return
+    at = now()
+    with store.connect() as conn:
+        conn.execute(_RECORD, [{"b_id": o.id, "b_status": o.status, "b_code": o.code,
+                                "b_reason": o.reason, "b_pmid": o.provider_message_id,
+                                "b_ms": o.duration_ms, "b_at": at} for o in outcomes])
+        conn.execute(insert(E), [{"delivery_id": o.id, "at": at, "status": o.status,
+                                  "attempt": o.attempt, "code": o.code, "reason": o.reason,
+                                  "duration_ms": o.duration_ms, "actor": actor}
+                                 for o in outcomes])
+
+
+def counts(store: Store, campaign_id: str) -> dict[str, dict[str, int]]:
+    """channel → status → count for one campaign."""
+    out: dict[str, dict[str, int]] = {}
+    with store.connect() as conn:
+        rows = conn.execute(select(D.c.channel, D.c.status, func.count()).where(
+            D.c.campaign_id == campaign_id).group_by(D.c.channel, D.c.status))
+        for channel, status, n in rows:
+            out.setdefault(channel, {})[status] = n
+    return out
+
+
+def skip_open(store: Store, campaign_id: str, reason: str, actor: str) -> int:
+    """Every not-yet-sent delivery of a campaign ends skipped (cancel)."""
+    at = now()
+    with store.connect() as conn:
+        ids = list(conn.execute(
+            update(D).where(D.c.campaign_id == campaign_id,
+                            D.c.status.in_(CLAIMABLE + (S.DEFERRED.value,)))
+            .values(status=S.SKIPPED.value, reason=reason, updated_at=at)
+            .returning(D.c.id)).scalars())
+        for start in range(0, len(ids), 5000):
+            conn.execute(insert(E), [{"delivery_id": i, "at": at, "status": S.SKIPPED.value,
+                                      "reason": reason, "actor": actor}
+                                     for i in ids[start:start + 5000]])
+    return len(ids)
+
+
+def trace(store: Store, delivery_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    with store.connect() as conn:
+        row = conn.execute(select(D).where(D.c.id == delivery_id)).first()
+        events = conn.execute(select(E).where(E.c.delivery_id == delivery_id)
+                              .order_by(E.c.id)).all()
+    return (dict(row._mapping) if row else None), [dict(e._mapping) for e in events]
+
+
+def for_recipient(store: Store, recipient_id: str, limit: int = 50,
+                  before: datetime | None = None) -> list[dict[str, Any]]:
+    q = select(D).where(D.c.recipient_id == recipient_id)
+    if before is not None:
+        q = q.where(D.c.created_at < before)
+    with store.connect() as conn:
+        return [dict(r._mapping) for r in
+                conn.execute(q.order_by(D.c.created_at.desc(), D.c.id).limit(limit))]
+
+
+def events_for(store: Store, delivery_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    ids = list(delivery_ids)
+    out: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    with store.connect() as conn:
+        for e in conn.execute(select(E).where(E.c.delivery_id.in_(ids)).order_by(E.c.id)):
+            out[e.delivery_id].append(dict(e._mapping))
+    return out

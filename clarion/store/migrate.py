@@ -1,0 +1,66 @@
+"""Alembic migrations, run on first use and by ``clarion db upgrade``.
+
+Several processes may start at once against a fresh database; a lock (a file lock for SQLite,
+an advisory lock for PostgreSQL) lets one migrate while the others wait.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_LOCK_ID = 0x0C1A810  # advisory lock number for PostgreSQL
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def _is_current(engine: Engine, cfg: Config) -> bool:
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision() == head
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "sqlite":
+        db_path = engine.url.database
+        if not db_path or db_path == ":memory:":
+            yield
+            return
+        with open(f"{db_path}.migrate.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            yield
+        return
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_ID})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_ID})
+                conn.commit()
+        return
+    yield
+
+
+def upgrade(engine: Engine) -> None:
+    cfg = alembic_config(engine)
+    if _is_current(engine, cfg):
+        return
+    with _migration_lock(engine):
+        if not _is_current(engine, cfg):
+            command.upgrade(cfg, "head")

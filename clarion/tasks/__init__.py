@@ -1,0 +1,1 @@
+"""Prefect tasks of the campaign flows: coarse (channel × segment), never one per delivery."""

@@ -1,0 +1,26 @@
+"""Register a campaign (checked first, idempotent on its key) and plan its segments."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.runtime import flow_run
+
+from .. import campaigns, directory
+from ..domain import CampaignRequest
+from .common import context, retry_if_transient
+
+
+@task(name="register-campaign", retries=2, retry_delay_seconds=2,
+      retry_condition_fn=retry_if_transient)
+def register_campaign(request: CampaignRequest) -> str:
+    settings, store = context()
+    campaigns.prepare(store, settings, request)
+    campaign_id, _created = campaigns.register(store, request, flow_run_id=str(flow_run.id or ""))
+    return campaign_id
+
+
+@task(name="plan-segments", retries=2, retry_delay_seconds=2,
+      retry_condition_fn=retry_if_transient)
+def plan_segments(request: CampaignRequest) -> list[tuple[str | None, str | None]]:
+    settings, store = context()
+    return directory.segment_bounds(store, request.audience, settings.segment_size)

@@ -1,0 +1,38 @@
+"""Follow a campaign until every delivery is final, then report per channel."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+
+from .. import campaigns
+from ..domain import CampaignStatus
+from ..store import deliveries
+from .common import context
+
+
+@task(name="await-completion")
+async def await_completion(campaign_id: str, timeout_s: float = 3600,
+                           poll_s: float = 0.5) -> dict[str, dict[str, int]]:
+    _settings, store = context()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        counts = await asyncio.to_thread(deliveries.counts, store, campaign_id)
+        if campaigns.is_finished(counts) or time.monotonic() > deadline:
+            return campaigns.summarize(counts)
+        await asyncio.sleep(poll_s)
+
+
+@task(name="report-results")
+def report_results(campaign_id: str, summary: dict[str, dict[str, int]], finished: bool) -> str:
+    _settings, store = context()
+    if finished and not campaigns.is_cancelled(store, campaign_id):
+        campaigns.finish(store, campaign_id, CampaignStatus.COMPLETED)
+    rows = [{"channel": ch, **counts} for ch, counts in sorted(summary.items())]
+    create_table_artifact(key=f"campaign-{campaign_id.replace('_', '-')}", table=rows,
+                          description=f"Clarion campaign `{campaign_id}`: deliveries per "
+                                      "channel (sent, failed, skipped, still open).")
+    return campaign_id

@@ -1,0 +1,357 @@
+"""``clarion worker``: consume with prefetch, claim, send in batches, record, then ack.
+
+One asyncio loop runs pika's AsyncioConnection, the channel adapters (aiohttp, aiosmtplib)
+and hands database work to a small thread pool.  Urgent lanes are always served first.
+Nothing is acked before its result is committed; a lost connection drops its stale tags
+(the broker redelivers those messages and the claim step sees they are already final).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from .. import metrics
+from ..broker.amqp import AsyncAmqp, BrokerUnavailable
+from ..broker.message import DeliveryMessage
+from ..broker.names import LANES, Names
+from ..broker.publisher import ConfirmingPublisher
+from ..broker.topology import declare
+from ..channels.base import Channel, ChannelError, ConfigurationError, results_for_all
+from ..channels.registry import ChannelDeps, build_channel, channel_specs
+from ..settings import Settings
+from ..store import deliveries
+from ..store.db import Store
+from .acks import AckTracker
+from .decide import decide
+from .inbox_writer import inbox_writer
+
+log = logging.getLogger("clarion.worker")
+
+
+@dataclass(slots=True)
+class Item:
+    tag: int
+    msg: DeliveryMessage | None  # None: a poison message
+    redelivered: bool
+    session: "Session"
+
+
+class Session:
+    """One connection's consuming channel, its ack tracker and its consumer tags."""
+
+    def __init__(self, amqp: AsyncAmqp, ch: Any, publisher: ConfirmingPublisher, names: Names):
+        self.amqp, self.ch, self.publisher, self.names = amqp, ch, publisher, names
+        self.acks = AckTracker()
+        self.consumers: dict[str, list[str]] = {}  # channel name → consumer tags
+
+    @property
+    def alive(self) -> bool:
+        return self.amqp.is_open and self.ch.is_open
+
+    def ack(self, tags: list[int]) -> None:
+        if not self.alive:
+            return  # stale tags: the broker will redeliver, the claim will skip them
+        for tag, multiple in self.acks.finish(tags):
+            self.ch.basic_ack(tag, multiple=multiple)
+
+    def nack(self, tags: list[int], requeue: bool) -> None:
+        if not self.alive:
+            return
+        for tag in tags:
+            self.ch.basic_nack(tag, requeue=requeue)
+        for tag, multiple in self.acks.finish(tags, rejected=True):
+            self.ch.basic_ack(tag, multiple=multiple)
+
+
+class Worker:
+    def __init__(self, settings: Settings, store: Store, channels: list[str] | None = None,
+                 worker_id: str | None = None):
+        self.settings = settings
+        self.store = store
+        self.worker_id = worker_id or f"worker:{socket.gethostname()}:{os.getpid()}"
+        self.wanted = channels
+        self.adapters: dict[str, Channel] = {}
+        self.buffers: dict[str, deque[Item]] = {lane: deque() for lane in LANES}
+        self.wakeup = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.db = ThreadPoolExecutor(max_workers=2, thread_name_prefix="clarion-db")
+        self.slots = asyncio.Semaphore(4)  # batches in flight
+        self.in_flight: set[asyncio.Task] = set()
+        self.paused_until: dict[str, float] = {}
+        self.session: Session | None = None
+        self.handled = 0
+
+    # ---- start and stop ---------------------------------------------------------------------
+
+    def build_adapters(self) -> None:
+        deps = ChannelDeps(inbox_writer=inbox_writer(self.store))
+        names = self.wanted or list(channel_specs(self.settings))
+        for name in names:
+            try:
+                self.adapters[name] = build_channel(self.settings, name, deps)
+            except ConfigurationError as exc:
+                if self.wanted:
+                    raise
+                log.info("channel %s not served: %s", name, exc.reason)
+        if not self.adapters:
+            raise ConfigurationError("no channel is configured for this worker")
+
+    async def run(self) -> None:
+        self.build_adapters()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self.stopping.set)
+            except (NotImplementedError, RuntimeError):
+                pass
+        dispatcher = asyncio.create_task(self._dispatch())
+        try:
+            await self._connect_loop()
+        finally:
+            dispatcher.cancel()
+            for adapter in self.adapters.values():
+                await adapter.aclose()
+            self.db.shutdown(wait=True)
+
+    async def _connect_loop(self) -> None:
+        backoff = 0.5
+        while not self.stopping.is_set():
+            try:
+                amqp = await AsyncAmqp.connect(self.settings.broker_url.get_secret_value(),
+                                               _ca(self.settings))
+            except (BrokerUnavailable, OSError, asyncio.TimeoutError) as exc:
+                log.warning("broker unavailable (%s); retrying in %.1fs", exc, backoff)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 10)
+                continue
+            backoff = 0.5
+            try:
+                await self._serve(amqp)
+            except BrokerUnavailable as exc:
+                log.warning("broker connection lost: %s", exc)
+            finally:
+                self._forget_session()
+                await amqp.close()
+
+    async def _serve(self, amqp: AsyncAmqp) -> None:
+        names = await declare(amqp, self.settings, self.adapters)
+        ch = await amqp.channel()
+        await amqp.call(ch.basic_qos, prefetch_count=self.settings.worker_prefetch)
+        publisher = await ConfirmingPublisher(amqp, names).open()
+        self.session = Session(amqp, ch, publisher, names)
+        for channel in self.adapters:
+            if self.paused_until.get(channel, 0) <= time.time():
+                self._consume(channel)
+        log.info("%s consuming %s", self.worker_id, ", ".join(self.adapters))
+        stop = asyncio.ensure_future(self.stopping.wait())
+        await asyncio.wait({stop, amqp.closed}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if self.stopping.is_set():
+            await self._drain()
+
+    def _consume(self, channel: str) -> None:
+        s = self.session
+        if s is None or not s.alive or channel in s.consumers:
+            return
+        s.consumers[channel] = [
+            s.ch.basic_consume(s.names.queue(channel, lane), self._on_message(s))
+            for lane in LANES]
+        metrics.ACCOUNT_STOPPED.labels(channel).set(0)
+
+    def _pause(self, channel: str, seconds: float) -> None:
+        """An account-level stop: stop taking this channel's messages for a while."""
+        self.paused_until[channel] = time.time() + seconds
+        metrics.ACCOUNT_STOPPED.labels(channel).set(1)
+        s = self.session
+        if s is not None and s.alive:
+            for tag in s.consumers.pop(channel, []):
+                s.ch.basic_cancel(tag)
+        asyncio.get_running_loop().call_later(seconds, self._consume, channel)
+        log.warning("channel %s paused for %.0fs (account stopped)", channel, seconds)
+
+    def _forget_session(self) -> None:
+        self.session = None
+        for lane in LANES:
+            self.buffers[lane].clear()  # their tags are stale; the broker redelivers them
+
+    async def _drain(self) -> None:
+        """SIGTERM: stop consuming, finish what is in hand, ack it, then close."""
+        s = self.session
+        if s is not None and s.alive:
+            for tags in s.consumers.values():
+                for tag in tags:
+                    s.ch.basic_cancel(tag)
+            s.consumers.clear()
+        deadline = time.time() + 30
+        while (self.in_flight or any(self.buffers.values())) and time.time() < deadline:
+            self.wakeup.set()
+            await asyncio.sleep(0.05)
+        log.info("%s stopped after handling %d deliveries", self.worker_id, self.handled)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    # ---- consuming ----------------------------------------------------------------------------
+
+    def _on_message(self, session: Session):
+        def on_message(_ch, method, properties, body) -> None:  # type: ignore[no-untyped-def]
+            session.acks.received(method.delivery_tag)
+            try:
+                msg = DeliveryMessage.from_amqp(body, properties)
+            except (ValueError, KeyError, TypeError):
+                msg = None
+            lane = msg.lane if msg is not None and msg.lane in self.buffers else "normal"
+            self.buffers[lane].append(Item(method.delivery_tag, msg, method.redelivered, session))
+            self.wakeup.set()
+        return on_message
+
+    def _take_batch(self) -> list[Item]:
+        size = self.settings.worker_batch_size
+        batch: list[Item] = []
+        for lane in LANES:  # urgent first
+            buf = self.buffers[lane]
+            while buf and len(batch) < size:
+                batch.append(buf.popleft())
+        return batch
+
+    async def _dispatch(self) -> None:
+        while True:
+            await self.wakeup.wait()
+            self.wakeup.clear()
+            while any(self.buffers.values()):
+                if sum(map(len, self.buffers.values())) < self.settings.worker_batch_size:
+                    await asyncio.sleep(0.005)  # let a burst of deliveries gather
+                await self.slots.acquire()
+                batch = self._take_batch()
+                if not batch:
+                    self.slots.release()
+                    break
+                task = asyncio.create_task(self._run_batch(batch))
+                self.in_flight.add(task)
+                task.add_done_callback(self.in_flight.discard)
+
+    # ---- one batch: claim, send, record, retry, ack -----------------------------------------
+
+    async def _run_batch(self, batch: list[Item]) -> None:
+        metrics.IN_FLIGHT.inc(len(batch))
+        try:
+            await self._process(batch)
+        except Exception:  # noqa: BLE001 - a batch must never kill the worker
+            log.exception("batch of %d failed; leaving it to redelivery", len(batch))
+            self._reject(batch)
+        finally:
+            metrics.IN_FLIGHT.dec(len(batch))
+            self.slots.release()
+
+    def _reject(self, batch: list[Item]) -> None:
+        for item in batch:
+            item.session.nack([item.tag], requeue=True)
+
+    async def _db(self, fn, *args):  # type: ignore[no-untyped-def]
+        return await asyncio.get_running_loop().run_in_executor(self.db, fn, *args)
+
+    async def _process(self, batch: list[Item]) -> None:
+        poison = [i for i in batch if i.msg is None]
+        for item in poison:  # unreadable: to the dead-letter queue, never retried
+            item.session.nack([item.tag], requeue=False)
+            metrics.DELIVERIES.labels("unknown", "dead_lettered").inc()
+        items = [i for i in batch if i.msg is not None]
+        if not items:
+            return
+        ids = [i.msg.id for i in items]
+        redelivered = [i.msg.id for i in items if i.redelivered]
+        claims = await self._db(deliveries.claim, self.store, ids, redelivered, self.worker_id)
+        by_channel: dict[str, list[Item]] = {}
+        for item in items:
+            if item.msg.id in claims:
+                by_channel.setdefault(item.msg.channel, []).append(item)
+        await asyncio.gather(*(self._send_channel(ch, group, claims)
+                               for ch, group in by_channel.items()))
+        self._ack(items)
+
+    def _ack(self, items: list[Item]) -> None:
+        by_session: dict[int, tuple[Session, list[int]]] = {}
+        for item in items:
+            by_session.setdefault(id(item.session), (item.session, []))[1].append(item.tag)
+        for session, tags in by_session.values():
+            session.ack(tags)
+        self.handled += len(items)
+
+    async def _send_channel(self, channel: str, items: list[Item], claims) -> None:  # type: ignore[no-untyped-def]
+        adapter = self.adapters.get(channel)
+        messages = {i.msg.id: i.msg for i in items}
+        outbound = [i.msg.outbound() for i in items]
+        started = time.perf_counter()
+        results = []
+        if adapter is None:
+            err = ConfigurationError(f"channel {channel!r} is not configured on this worker")
+            results = results_for_all(outbound, err)
+        else:
+            step = max(1, adapter.max_batch)
+            parts = [outbound[k:k + step] for k in range(0, len(outbound), step)]
+            for part_results in await asyncio.gather(*(self._call(adapter, channel, p)
+                                                       for p in parts)):
+                results.extend(part_results)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        attempts = {i: c.attempts for i, c in claims.items() if i in messages}
+        d = decide(messages, attempts, results, self.settings.retry_delays,
+                   self.settings.max_attempts, round(elapsed_ms / max(len(items), 1), 3))
+        await self._db(deliveries.record, self.store, d.record, self.worker_id)
+        await self._publish_retries(items[0].session, d.retry)
+        self._observe(channel, d, messages)
+        if d.stopped_for:
+            self._pause(channel, d.stopped_for)
+
+    async def _call(self, adapter: Channel, channel: str, part) -> list:  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            results = await adapter.send(part)
+        except ChannelError as exc:
+            metrics.PROVIDER_ERRORS.labels(channel, exc.outcome.value, exc.code or "").inc()
+            results = results_for_all(part, exc)
+        except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose deliveries
+            log.exception("adapter %s raised", channel)
+            from ..channels.base import RetryableError
+            results = results_for_all(part, RetryableError(f"adapter error: {type(exc).__name__}"))
+        metrics.PROVIDER_REQUEST.labels(channel).observe(time.perf_counter() - started)
+        return results
+
+    async def _publish_retries(self, session: Session, retries) -> None:  # type: ignore[no-untyped-def]
+        if not retries:
+            return
+        if not session.alive:
+            raise BrokerUnavailable("connection lost before retries were published")
+        futures = [session.publisher.publish_retry(msg, delay) for msg, delay in retries]
+        await session.publisher._confirmed(futures)
+
+    def _observe(self, channel: str, d, messages) -> None:  # type: ignore[no-untyped-def]
+        for label, n in d.counts.items():
+            metrics.DELIVERIES.labels(channel, label).inc(n)
+        now = time.time()
+        hist = metrics.DELIVERY_LATENCY.labels(channel)
+        for rec in d.record:
+            if rec.status in ("sent", "failed"):
+                hist.observe(max(0.0, now - messages[rec.id].enqueued_at))
+            if rec.status == "failed" and rec.code:
+                metrics.PROVIDER_ERRORS.labels(channel, "permanent", rec.code).inc()
+
+
+def _ca(settings: Settings) -> str | None:
+    return str(settings.broker_ca_file) if settings.broker_ca_file else None
+
+
+def run_worker(settings: Settings, channels: list[str] | None = None) -> None:
+    store = Store(settings.db_url)
+    asyncio.run(Worker(settings, store, channels).run())
