@@ -42,16 +42,20 @@ class Item:
     tag: int
     msg: DeliveryMessage | None  # None: a poison message
     redelivered: bool
+    lane: "Lane"
     session: "Session"
 
 
-class Session:
-    """One connection's consuming channel, its ack tracker and its consumer tags."""
+class Lane:
+    """One AMQP channel consuming one lane, with its own prefetch window and ack tracker.
 
-    def __init__(self, amqp: AsyncAmqp, ch: Any, publisher: ConfirmingPublisher, names: Names):
-        self.amqp, self.ch, self.publisher, self.names = amqp, ch, publisher, names
+    Each lane has its own channel so that a full window of normal deliveries never holds
+    back an urgent one.
+    """
+
+    def __init__(self, amqp: AsyncAmqp, ch: Any):
+        self.amqp, self.ch = amqp, ch
         self.acks = AckTracker()
-        self.consumers: dict[str, list[str]] = {}  # channel name → consumer tags
 
     @property
     def alive(self) -> bool:
@@ -70,6 +74,19 @@ class Session:
             self.ch.basic_nack(tag, requeue=requeue)
         for tag, multiple in self.acks.finish(tags, rejected=True):
             self.ch.basic_ack(tag, multiple=multiple)
+
+
+class Session:
+    """One connection: a consuming channel per lane, a publisher, the consumer tags."""
+
+    def __init__(self, amqp: AsyncAmqp, lanes: dict[str, Lane], publisher: ConfirmingPublisher,
+                 names: Names):
+        self.amqp, self.lanes, self.publisher, self.names = amqp, lanes, publisher, names
+        self.consumers: dict[str, list[tuple[Lane, str]]] = {}  # channel → (lane, tag)
+
+    @property
+    def alive(self) -> bool:
+        return self.amqp.is_open
 
 
 class Worker:
@@ -144,10 +161,13 @@ class Worker:
 
     async def _serve(self, amqp: AsyncAmqp) -> None:
         names = await declare(amqp, self.settings, self.adapters)
-        ch = await amqp.channel()
-        await amqp.call(ch.basic_qos, prefetch_count=self.settings.worker_prefetch)
+        lanes = {}
+        for lane in LANES:
+            ch = await amqp.channel()
+            await amqp.call(ch.basic_qos, prefetch_count=self.settings.worker_prefetch)
+            lanes[lane] = Lane(amqp, ch)
         publisher = await ConfirmingPublisher(amqp, names).open()
-        self.session = Session(amqp, ch, publisher, names)
+        self.session = Session(amqp, lanes, publisher, names)
         for channel in self.adapters:
             if self.paused_until.get(channel, 0) <= time.time():
                 self._consume(channel)
@@ -163,7 +183,8 @@ class Worker:
         if s is None or not s.alive or channel in s.consumers:
             return
         s.consumers[channel] = [
-            s.ch.basic_consume(s.names.queue(channel, lane), self._on_message(s))
+            (s.lanes[lane], s.lanes[lane].ch.basic_consume(
+                s.names.queue(channel, lane), self._on_message(s, s.lanes[lane])))
             for lane in LANES]
         metrics.ACCOUNT_STOPPED.labels(channel).set(0)
 
@@ -173,8 +194,8 @@ class Worker:
         metrics.ACCOUNT_STOPPED.labels(channel).set(1)
         s = self.session
         if s is not None and s.alive:
-            for tag in s.consumers.pop(channel, []):
-                s.ch.basic_cancel(tag)
+            for lane, tag in s.consumers.pop(channel, []):
+                lane.ch.basic_cancel(tag)
         asyncio.get_running_loop().call_later(seconds, self._consume, channel)
         log.warning("channel %s paused for %.0fs (account stopped)", channel, seconds)
 
@@ -187,9 +208,9 @@ class Worker:
         """SIGTERM: stop consuming, finish what is in hand, ack it, then close."""
         s = self.session
         if s is not None and s.alive:
-            for tags in s.consumers.values():
-                for tag in tags:
-                    s.ch.basic_cancel(tag)
+            for pairs in s.consumers.values():
+                for lane, tag in pairs:
+                    lane.ch.basic_cancel(tag)
             s.consumers.clear()
         deadline = time.time() + 30
         while (self.in_flight or any(self.buffers.values())) and time.time() < deadline:
@@ -205,15 +226,16 @@ class Worker:
 
     # ---- consuming ----------------------------------------------------------------------------
 
-    def _on_message(self, session: Session):
+    def _on_message(self, session: Session, lane_ch: Lane):
         def on_message(_ch, method, properties, body) -> None:  # type: ignore[no-untyped-def]
-            session.acks.received(method.delivery_tag)
+            lane_ch.acks.received(method.delivery_tag)
             try:
                 msg = DeliveryMessage.from_amqp(body, properties)
             except (ValueError, KeyError, TypeError):
                 msg = None
             lane = msg.lane if msg is not None and msg.lane in self.buffers else "normal"
-            self.buffers[lane].append(Item(method.delivery_tag, msg, method.redelivered, session))
+            self.buffers[lane].append(
+                Item(method.delivery_tag, msg, method.redelivered, lane_ch, session))
             self.wakeup.set()
         return on_message
 
@@ -257,7 +279,7 @@ class Worker:
 
     def _reject(self, batch: list[Item]) -> None:
         for item in batch:
-            item.session.nack([item.tag], requeue=True)
+            item.lane.nack([item.tag], requeue=True)
 
     async def _db(self, fn, *args):  # type: ignore[no-untyped-def]
         return await asyncio.get_running_loop().run_in_executor(self.db, fn, *args)
@@ -265,7 +287,7 @@ class Worker:
     async def _process(self, batch: list[Item]) -> None:
         poison = [i for i in batch if i.msg is None]
         for item in poison:  # unreadable: to the dead-letter queue, never retried
-            item.session.nack([item.tag], requeue=False)
+            item.lane.nack([item.tag], requeue=False)
             metrics.DELIVERIES.labels("unknown", "dead_lettered").inc()
         items = [i for i in batch if i.msg is not None]
         if not items:
@@ -282,11 +304,11 @@ class Worker:
         self._ack(items)
 
     def _ack(self, items: list[Item]) -> None:
-        by_session: dict[int, tuple[Session, list[int]]] = {}
+        by_lane: dict[int, tuple[Lane, list[int]]] = {}
         for item in items:
-            by_session.setdefault(id(item.session), (item.session, []))[1].append(item.tag)
-        for session, tags in by_session.values():
-            session.ack(tags)
+            by_lane.setdefault(id(item.lane), (item.lane, []))[1].append(item.tag)
+        for lane, tags in by_lane.values():
+            lane.ack(tags)
         self.handled += len(items)
 
     async def _send_channel(self, channel: str, items: list[Item], claims) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,54 @@
+"""``clarion directory``: import the people Clarion can reach and count audiences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..directory import DirectoryError, count_audience, import_csv
+from ..domain import Audience
+
+app = typer.Typer(help="The directory of people Clarion can reach: import and count.",
+                  no_args_is_help=True)
+
+
+def _store():  # type: ignore[no-untyped-def]
+    from clarion.settings import get_settings
+    from clarion.store.db import Store
+
+    return Store(get_settings().db_url)
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="CSV with id,name,roles,department,grade,locale,"
+                                              "email,phone,wecom_userid[,wechat_openid,…]")],
+) -> None:
+    """Insert or update recipients from a CSV file; bad rows are listed and skipped."""
+    if not file.is_file():
+        typer.echo(f"error: no such file: {file}", err=True)
+        raise typer.Exit(1)
+    try:
+        report = import_csv(_store(), file)
+    except DirectoryError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"loaded {report.loaded} recipients")
+    for line, message in report.errors:
+        typer.echo(f"line {line}: {message}", err=True)
+    if report.errors and not report.loaded:
+        raise typer.Exit(1)
+
+
+@app.command("count")
+def count(
+    role: Annotated[list[str] | None, typer.Option("--role", help="repeatable")] = None,
+    department: Annotated[list[str] | None, typer.Option("--department")] = None,
+    grade: Annotated[list[str] | None, typer.Option("--grade")] = None,
+) -> None:
+    """Count the active recipients matching every given filter (everyone if none)."""
+    filters = {"roles": role or [], "departments": department or [], "grades": grade or []}
+    audience = Audience(**filters, everyone=not any(filters.values()))
+    typer.echo(str(count_audience(_store(), audience)))

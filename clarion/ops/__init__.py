@@ -1,0 +1,1 @@
+"""Operational helpers: checks that run against a live Prometheus or Grafana."""

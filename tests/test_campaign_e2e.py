@@ -1,0 +1,55 @@
+"""A campaign end to end: Prefect flow → RabbitMQ → workers → SMS gateway, SMTP and inbox."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from clarion.store.models import DeliveryEvent, InboxMessage
+
+from .conftest import run_broadcast
+
+NOTICE = {
+    "name": "Exam timetable", "category": "academic", "priority": "normal",
+    "audience": {"roles": ["student"], "grades": ["2024"]},
+    "channels": ["email", "sms", "inbox"],
+    "content": {
+        "default": {"title": "Exam timetable", "body": "Dear {{ recipient.name }}, exams start {{ day }}."},
+        "email": {"subject": "Exams start {{ day }}", "text": "Dear {{ recipient.name }}, see you {{ day }}.",
+                  "html": "<p>Dear {{ recipient.name }}, see you <b>{{ day }}</b>.</p>"},
+    },
+    "variables": {"day": "Monday"},
+    "idempotency_key": "exam-2024",
+}
+
+
+def test_broadcast_reaches_every_channel_once(prefect_api, store, campus, sms_gateway,
+                                              smtp_capture, workers):
+    campus(400)
+    gateway = sms_gateway()
+    workers.start()
+    result = run_broadcast(NOTICE)
+    channels = result["channels"]
+    assert result["status"] == "completed", result
+    n = channels["sms"]["total"]
+    assert n > 20
+    for name in ("email", "sms", "inbox"):
+        assert channels[name]["sent"] == n and channels[name]["open"] == 0, channels
+    assert gateway.stats()["distinct_ids"] == n
+    assert len(list(smtp_capture.folder.glob("*.eml"))) == n
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(InboxMessage)) == n
+        # every delivery has its trace: pending → (queued →) sending → sent
+        events = s.execute(select(DeliveryEvent.delivery_id, DeliveryEvent.status)
+                           .order_by(DeliveryEvent.id)).all()
+    traces: dict[str, list[str]] = {}
+    for delivery_id, status in events:
+        traces.setdefault(delivery_id, []).append(status)
+    assert len(traces) == 3 * n
+    for trace in traces.values():
+        assert [t for t in trace if t != "queued"] == ["pending", "sending", "sent"], trace
+
+    # the same request again (same key): nothing is sent twice
+    again = run_broadcast(NOTICE)
+    assert again["campaign_id"] == result["campaign_id"]
+    assert gateway.stats()["received"] == n
+    assert len(list(smtp_capture.folder.glob("*.eml"))) == n
