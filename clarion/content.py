@@ -111,8 +111,13 @@ def _variant_fields(variant: Any, where: str) -> dict[str, str]:
         raise ContentError(where, "a variant must be a mapping of fields")
     unknown = sorted(set(variant) - set(FIELDS))
     if unknown:
-        raise ContentError(f"{where}.{unknown[0]}", f"unknown field; use one of {', '.join(FIELDS)}")
-    return {k: v for k, v in variant.items() if v not in (None, "")}
+        raise ContentError(f"{where}.{unknown[0]}",
+                           f"unknown field; use one of {', '.join(FIELDS)}")
+    present = {k: v for k, v in variant.items() if v not in (None, "")}
+    wrong = next((k for k, v in present.items() if not isinstance(v, str)), None)
+    if wrong is not None:
+        raise ContentError(f"{where}.{wrong}", "a field is template text")
+    return present
 
 
 def normalise_variants(variants: Mapping[str, Any]) -> dict[str, dict[str, str]]:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (Boolean, ColumnElement, Connection, and_, bindparam, delete, exists,
-                        false, func, insert, or_, select)
+from sqlalchemy import (Boolean, ColumnElement, Connection, Select, and_, bindparam, delete,
+                        exists, false, func, insert, or_, select)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement
@@ -136,7 +136,7 @@ def parse_row(raw: Mapping[str | None, Any]) -> dict[str, Any]:
 
 # --- writing ----------------------------------------------------------------------------------
 
-def _dialect_insert(store: Store):  # type: ignore[no-untyped-def]
+def _dialect_insert(store: Store) -> Callable[..., Any]:
     return postgresql.insert if store.engine.dialect.name == "postgresql" else sqlite.insert
 
 
@@ -254,15 +254,19 @@ def _in_json_list_default(element: _InJsonList, compiler: Any, **kw: Any) -> str
     return compiler.process(element.column.in_(values), **kw)
 
 
+def _sql_parts(element: _InJsonList, compiler: Any, kw: dict[str, Any]) -> tuple[str, str]:
+    return compiler.process(element.column, **kw), compiler.process(element.payload, **kw)
+
+
 @compiles(_InJsonList, "sqlite")
 def _in_json_list_sqlite(element: _InJsonList, compiler: Any, **kw: Any) -> str:
-    column, payload = compiler.process(element.column, **kw), compiler.process(element.payload, **kw)
+    column, payload = _sql_parts(element, compiler, kw)
     return f"{column} IN (SELECT value FROM json_each({payload}))"
 
 
 @compiles(_InJsonList, "postgresql")
 def _in_json_list_postgresql(element: _InJsonList, compiler: Any, **kw: Any) -> str:
-    column, payload = compiler.process(element.column, **kw), compiler.process(element.payload, **kw)
+    column, payload = _sql_parts(element, compiler, kw)
     return f"{column} IN (SELECT json_array_elements_text(CAST({payload} AS JSON)))"
 
 
@@ -304,7 +308,7 @@ def recipient_dict(row: Any) -> dict[str, Any]:
     return {**attributes, **values}
 
 
-def _page(audience: Audience, after_id: str | None, upto_id: str | None, size: int):  # type: ignore[no-untyped-def]
+def _page(audience: Audience, after_id: str | None, upto_id: str | None, size: int) -> Select:
     query = select(*RECIPIENT_COLUMNS).where(audience_filter(audience))
     if after_id is not None:
         query = query.where(Recipient.id > after_id)

@@ -37,7 +37,8 @@ def test_email_uses_its_own_variant_and_escapes_only_html():
 
 
 def test_inbox_falls_back_to_default_variant():
-    assert render(VARIANTS, "inbox") == {"title": "CS101 moved", "body": "Dear Ann <Lee>, room B-204",
+    assert render(VARIANTS, "inbox") == {"title": "CS101 moved",
+                                         "body": "Dear Ann <Lee>, room B-204",
                                          "url": "https://campus/c/CS101"}
 
 
@@ -227,3 +228,9 @@ def test_a_template_with_a_syntax_error_is_not_saved(store):
     assert info.value.field == "content.sms.text"
     with pytest.raises(ContentError):
         load_template(store, "broken")
+
+
+def test_a_field_that_is_not_text_is_named():
+    with pytest.raises(ContentError) as info:
+        compile_content({"default": {"title": 42, "body": "b"}}, ["inbox"])
+    assert info.value.field == "content.default.title"

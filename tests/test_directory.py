@@ -94,9 +94,9 @@ def ids_of(store: Store, audience: Audience) -> list[str]:
 
 def roles_of(store: Store, pid: str) -> list[str]:
     with store.session() as session:
-        rows = session.scalars(sa.select(RecipientRole.role)
-                               .where(RecipientRole.recipient_id == pid).order_by(RecipientRole.role))
-        return list(rows)
+        query = (sa.select(RecipientRole.role).where(RecipientRole.recipient_id == pid)
+                 .order_by(RecipientRole.role))
+        return list(session.scalars(query))
 
 
 # --- import -----------------------------------------------------------------------------------
