@@ -11,18 +11,18 @@ from typing import Any
 
 from prefect import flow
 
-from .. import campaigns
-from ..domain import CampaignRequest
-from ..tasks.campaign import plan_segments, register_campaign
-from ..tasks.common import context
-from ..tasks.completion import await_completion, report_results
-from ..tasks.fanout import fan_out_segment
+from clarion import campaigns
+from clarion.domain import CampaignRequest
+from clarion.tasks.campaign import plan_segments, register_campaign
+from clarion.tasks.common import context
+from clarion.tasks.completion import await_completion, report_results
+from clarion.tasks.fanout import fan_out_segment
 
 
-def _cancel_campaign(flow_obj: Any, flow_run: Any, state: Any) -> None:
+def _cancel_campaign(flow: Any, flow_run: Any, state: Any) -> None:
     """Cancelled in the Prefect UI: its deliveries not yet sent end skipped."""
     request = CampaignRequest.model_validate(flow_run.parameters["request"])
-    from ..domain import campaign_id_for
+    from clarion.domain import campaign_id_for
     _settings, store = context()
     try:
         campaigns.cancel(store, campaign_id_for(request.campaign_key()), actor="prefect")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from prefect import task
 from prefect.runtime import flow_run
 
-from .. import campaigns, directory
-from ..domain import CampaignRequest
-from .common import context, retry_if_transient
+from clarion import campaigns, directory
+from clarion.domain import CampaignRequest
+from clarion.tasks.common import context, retry_if_transient
 
 
 @task(name="register-campaign", retries=2, retry_delay_seconds=2,

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from ..broker.amqp import BrokerUnavailable
-from ..settings import Settings, get_settings
-from ..store.db import Store, store_for
+from clarion.broker.amqp import BrokerUnavailable
+from clarion.settings import Settings, get_settings
+from clarion.store.db import Store, store_for
 
 TRANSIENT = (BrokerUnavailable, OperationalError, ConnectionError, TimeoutError)
 

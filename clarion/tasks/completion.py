@@ -8,10 +8,10 @@ import time
 from prefect import task
 from prefect.artifacts import create_table_artifact
 
-from .. import campaigns
-from ..domain import CampaignStatus
-from ..store import deliveries
-from .common import context
+from clarion import campaigns
+from clarion.domain import CampaignStatus
+from clarion.store import deliveries
+from clarion.tasks.common import context
 
 
 @task(name="await-completion")

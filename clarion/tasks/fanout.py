@@ -6,8 +6,8 @@ from typing import Any, Callable
 
 from prefect import task
 
-from .. import fanout
-from .common import context, retry_if_transient
+from clarion import fanout
+from clarion.tasks.common import context, retry_if_transient
 
 # tests set this to make a fan-out fail part-way (called with the count published so far)
 FAULT_HOOK: Callable[[int], None] | None = None

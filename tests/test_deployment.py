@@ -1,0 +1,70 @@
+"""Another system starts a campaign through Prefect's REST API; ``clarion serve`` runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from .conftest import ROOT, wait_until
+from .scenarios import all_final, campaign_id, sms_notice
+
+
+@pytest.fixture
+def served(prefect_api, settings, tmp_path):  # type: ignore[no-untyped-def]
+    env = {**os.environ, "PREFECT_RUNNER_POLL_FREQUENCY": "1", "PREFECT_LOGGING_LEVEL": "WARNING"}
+    log = open(tmp_path / "serve.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "clarion.cli.main", "serve"], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    yield proc
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _create_run(api: str, deployment: str, body: dict) -> dict:
+    """As another system would: retry while the Prefect server answers 503 (busy)."""
+    for _ in range(20):
+        r = httpx.post(f"{api}/deployments/{deployment}/create_flow_run", json=body, timeout=10)
+        if r.status_code != 503:
+            assert r.status_code in (200, 201), r.text
+            return r.json()
+        time.sleep(0.5)
+    raise AssertionError("the Prefect server stayed busy")
+
+
+def _deployment_id(api: str) -> str | None:
+    r = httpx.get(f"{api}/deployments/name/broadcast/broadcast", timeout=5)
+    return r.json()["id"] if r.status_code == 200 else None
+
+
+def test_campaign_started_through_the_deployment_rest_api(prefect_api, served, store, campus,
+                                                          sms_gateway, workers):
+    n = campus(150)
+    gateway = sms_gateway()
+    workers.start(channels="sms")
+    wait_until(lambda: _deployment_id(prefect_api) is not None, timeout=60,
+               message="the broadcast deployment to be served")
+    deployment = _deployment_id(prefect_api)
+    request = sms_notice("via-rest")
+    body = {"parameters": {"request": request}, "idempotency_key": "via-rest"}
+    first = _create_run(prefect_api, deployment, body)
+    again = _create_run(prefect_api, deployment, body)
+    assert again["id"] == first["id"]  # the idempotency key holds
+    run_id = first["id"]
+
+    def state() -> str:
+        return httpx.get(f"{prefect_api}/flow_runs/{run_id}", timeout=5).json()["state"]["type"]
+    wait_until(lambda: state() in ("COMPLETED", "FAILED", "CRASHED"), timeout=120,
+               message="the flow run to finish")
+    assert state() == "COMPLETED"
+    assert all_final(store, campaign_id(request))
+    stats = gateway.stats()
+    assert stats["received"] == stats["distinct_ids"] == n
