@@ -28,16 +28,9 @@ PROVIDER_ERRORS = Counter(
 ACCOUNT_STOPPED = Gauge(
     "clarion_account_stopped", "1 while a channel account is paused (circuit open).", ["channel"])
 IN_FLIGHT = Gauge("clarion_worker_in_flight", "Deliveries a worker holds right now.")
-QUEUE_DEPTH = Gauge("clarion_queue_depth", "Messages ready in a queue.", ["queue"])
-QUEUE_CONSUMERS = Gauge("clarion_queue_consumers", "Consumers on a queue.", ["queue"])
-BACKLOG_AGE = Gauge(
-    "clarion_backlog_age_seconds", "Age of the oldest delivery still queued, per channel.",
-    ["channel"])
-CAMPAIGNS_RUNNING = Gauge("clarion_campaigns_running", "Campaigns not yet finished.")
-CAMPAIGNS_FINISHED = Counter(
-    "clarion_campaigns_finished", "Campaigns finished, by final state.", ["state"])
-CAMPAIGN_RUNS = Gauge(
-    "clarion_prefect_flow_runs", "Prefect flow runs of Clarion deployments by state.", ["state"])
+# clarion_queue_depth, clarion_queue_consumers, clarion_backlog_age_seconds,
+# clarion_campaigns_running, clarion_campaigns_finished_total and clarion_prefect_flow_runs
+# are read at scrape time by the collectors in clarion.ops.collectors.
 API_REQUESTS = Counter(
     "clarion_api_requests", "API requests by route template, method and status.",
     ["route", "method", "status"])

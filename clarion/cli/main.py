@@ -72,6 +72,10 @@ def worker(channels: Optional[str] = typer.Option(None, help="comma-separated ch
     setup_logging(log_level, settings.log_json)
     port = metrics_port or settings.metrics_port
     if port:
+        from ..channels.registry import channel_specs
+        from ..ops.collectors import register_collector
+        chosen = channels.split(",") if channels else list(channel_specs(settings))
+        register_collector(settings, _store, chosen)
         serve_metrics(port)
     try:
         run_worker(settings, channels.split(",") if channels else None)

@@ -121,6 +121,10 @@ class Worker:
                 log.info("channel %s not served: %s", name, exc.reason)
         if not self.adapters:
             raise ConfigurationError("no channel is configured for this worker")
+        for name in self.adapters:  # series start at 0, so rate() sees the first event
+            for outcome in ("sent", "failed", "retried", "stopped"):
+                metrics.DELIVERIES.labels(name, outcome)
+            metrics.ACCOUNT_STOPPED.labels(name).set(0)
 
     async def run(self) -> None:
         self.build_adapters()

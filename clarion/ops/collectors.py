@@ -1,0 +1,159 @@
+"""Metrics read at scrape time from the broker, the store and Prefect.
+
+They describe shared state (queues, backlog, campaigns), so any process may export them and
+the dashboards take the ``max`` across processes.  Each read is bounded by a timeout and
+cached for a few seconds so that a slow broker never stalls a scrape.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import REGISTRY, Collector
+from sqlalchemy import func, select
+
+from ..broker.names import LANES, Names
+from ..settings import Settings
+from ..store.db import Store
+from ..store.models import Campaign, Delivery
+
+log = logging.getLogger(__name__)
+
+
+class Cached:
+    """The last value of ``fn`` for ``ttl`` seconds; the previous value if ``fn`` fails."""
+
+    def __init__(self, fn: Callable[[], Any], ttl: float = 5.0):
+        self.fn, self.ttl = fn, ttl
+        self.value: Any = None
+        self.at = 0.0
+        self.lock = threading.Lock()
+
+    def get(self) -> Any:
+        with self.lock:
+            if time.monotonic() - self.at >= self.ttl:
+                try:
+                    self.value = self.fn()
+                except Exception as exc:  # noqa: BLE001 - a scrape must not fail
+                    log.debug("collector read failed: %s", exc)
+                self.at = time.monotonic()
+            return self.value
+
+
+def queue_stats(settings: Settings, channels: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """queue → (ready messages, consumers), by passive declares on a short connection."""
+    import pika
+
+    from ..broker.amqp import connection_parameters
+    names = Names(settings.broker_namespace)
+    params = connection_parameters(settings.broker_url.get_secret_value(),
+                                   str(settings.broker_ca_file) if settings.broker_ca_file else None)
+    conn = pika.BlockingConnection(params)
+    out: dict[str, tuple[int, int]] = {}
+    try:
+        ch = conn.channel()
+        for channel in channels:
+            for lane in LANES:
+                q = names.queue(channel, lane)
+                try:
+                    ok = ch.queue_declare(q, passive=True).method
+                    out[q] = (ok.message_count, ok.consumer_count)
+                except pika.exceptions.ChannelClosedByBroker:
+                    ch = conn.channel()  # not declared yet
+        try:
+            out[names.dead] = (ch.queue_declare(names.dead, passive=True).method.message_count, 0)
+        except pika.exceptions.ChannelClosedByBroker:
+            pass
+    finally:
+        conn.close()
+    return out
+
+
+def store_stats(store: Store) -> dict[str, Any]:
+    now = datetime.now(timezone.utc)
+    with store.connect() as conn:
+        oldest = conn.execute(select(Delivery.channel, func.min(Delivery.updated_at)).where(
+            Delivery.status == "queued").group_by(Delivery.channel)).all()
+        by_state = conn.execute(select(Campaign.status, func.count()).group_by(
+            Campaign.status)).all()
+    ages = {}
+    for channel, at in oldest:
+        at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+        ages[channel] = max(0.0, (now - at).total_seconds())
+    return {"backlog_age": ages, "campaigns": dict(by_state)}
+
+
+def prefect_flow_runs(api_url: str, flow_name: str = "broadcast") -> dict[str, int]:
+    """Flow runs of the broadcast flow by state type, counted by Prefect's API."""
+    import httpx
+    states = ("SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "CRASHED")
+    out = {}
+    with httpx.Client(base_url=api_url, timeout=3) as client:
+        for state in states:
+            body = {"flows": {"name": {"any_": [flow_name]}},
+                    "flow_runs": {"state": {"type": {"any_": [state]}}}}
+            r = client.post("/flow_runs/count", json=body)
+            r.raise_for_status()
+            out[state.lower()] = int(r.json())
+    return out
+
+
+class ClarionCollector(Collector):
+    def __init__(self, settings: Settings, store: Store, channels: Iterable[str],
+                 prefect_api: str | None = None):
+        chans = list(channels)
+        self.queues = Cached(lambda: queue_stats(settings, chans))
+        self.store = Cached(lambda: store_stats(store))
+        self.prefect = Cached(lambda: prefect_flow_runs(prefect_api), ttl=15) \
+            if prefect_api else None
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        yield from self._queues(self.queues.get() or {})
+        yield from self._store(self.store.get() or {})
+        if self.prefect is not None:
+            runs = GaugeMetricFamily("clarion_prefect_flow_runs",
+                                     "Prefect flow runs of Clarion's broadcast flow by state.",
+                                     labels=["state"])
+            for state, n in (self.prefect.get() or {}).items():
+                runs.add_metric([state], n)
+            yield runs
+
+    @staticmethod
+    def _queues(stats: dict[str, tuple[int, int]]):  # type: ignore[no-untyped-def]
+        depth = GaugeMetricFamily("clarion_queue_depth", "Messages ready in a queue.",
+                                  labels=["queue"])
+        consumers = GaugeMetricFamily("clarion_queue_consumers", "Consumers on a queue.",
+                                      labels=["queue"])
+        for queue, (ready, n) in stats.items():
+            depth.add_metric([queue], ready)
+            consumers.add_metric([queue], n)
+        yield depth
+        yield consumers
+
+    @staticmethod
+    def _store(stats: dict[str, Any]):  # type: ignore[no-untyped-def]
+        age = GaugeMetricFamily("clarion_backlog_age_seconds",
+                                "Age of the oldest delivery still queued, per channel.",
+                                labels=["channel"])
+        for channel, seconds in stats.get("backlog_age", {}).items():
+            age.add_metric([channel], seconds)
+        yield age
+        campaigns = stats.get("campaigns", {})
+        yield GaugeMetricFamily("clarion_campaigns_running", "Campaigns not yet finished.",
+                                value=campaigns.get("running", 0))
+        finished = CounterMetricFamily("clarion_campaigns_finished",
+                                       "Campaigns finished, by final state.", labels=["state"])
+        for state in ("completed", "cancelled", "failed"):
+            finished.add_metric([state], campaigns.get(state, 0))
+        yield finished
+
+
+def register_collector(settings: Settings, store: Store, channels: Iterable[str]) -> None:
+    import os
+    REGISTRY.register(ClarionCollector(settings, store, channels,
+                                       os.environ.get("PREFECT_API_URL")))
