@@ -33,16 +33,23 @@ PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", 
                 "and", "or", "unless", "le", "inf", "nan"}
 
 
+FAMILIES = {"GaugeMetricFamily": "gauge", "CounterMetricFamily": "counter"}
+
+
 def clarion_metric_names() -> set[str]:
-    """Exported sample names of every metric declared in clarion/metrics.py (parsed, not run)."""
-    tree = ast.parse((ROOT / "clarion" / "metrics.py").read_text())
+    """Exported sample names of every metric declared in clarion/metrics.py and of the
+    scrape-time collectors in clarion/ops/collectors.py (parsed, not run)."""
     names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id.lower() in SUFFIXES and node.args \
-                and isinstance(node.args[0], ast.Constant):
-            base = node.args[0].value.removesuffix("_total")
-            names.update(base + s for s in SUFFIXES[node.func.id.lower()])
+    for source in ("metrics.py", "ops/collectors.py"):
+        tree = ast.parse((ROOT / "clarion" / source).read_text())
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.args and isinstance(node.args[0], ast.Constant)):
+                continue
+            kind = FAMILIES.get(node.func.id, node.func.id.lower())
+            if kind in SUFFIXES:
+                base = node.args[0].value.removesuffix("_total")
+                names.update(base + s for s in SUFFIXES[kind])
     return names
 
 

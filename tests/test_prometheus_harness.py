@@ -24,15 +24,22 @@ DASHBOARDS = ROOT / "dashboards"
 EMITTER = textwrap.dedent("""
     import sys, time
     from prometheus_client import start_http_server
+    from prometheus_client import REGISTRY
     from clarion import metrics as m
+    from clarion.ops.collectors import ClarionCollector
 
+    class StaticState(ClarionCollector):  # what the scrape-time collector reads, fixed
+        def __init__(self):
+            pass
+
+        def collect(self):
+            yield from self._queues({"clarion.q.email": (40, 1)})
+            yield from self._store({"backlog_age": {"email": 3.5},
+                                    "campaigns": {"running": 1, "completed": 1}})
+
+    REGISTRY.register(StaticState())
     server, _thread = start_http_server(0, addr="127.0.0.1")
     m.ACCOUNT_STOPPED.labels("email").set(0)
-    m.QUEUE_DEPTH.labels("clarion.q.email").set(40)
-    m.QUEUE_CONSUMERS.labels("clarion.q.email").set(1)
-    m.BACKLOG_AGE.labels("email").set(3.5)
-    m.CAMPAIGNS_RUNNING.set(1)
-    m.CAMPAIGNS_FINISHED.labels("completed").inc()
     print(server.server_port, flush=True)
     while True:
         m.DELIVERIES.labels("email", "sent").inc(5)
