@@ -43,7 +43,7 @@ def _row(campaign_id: str, request: CampaignRequest, channel: str, recipient: di
            "campaign_id": campaign_id, "recipient_id": recipient["id"], "channel": channel,
            "address": address, "content": rendered or {}, "category": request.category,
            "priority": request.priority.value, "source": request.source,
-           "status": DeliveryStatus.PENDING.value}
+           "status": DeliveryStatus.PENDING.value, "reason": None, "code": None}
     if not address:
         row.update(status=DeliveryStatus.SKIPPED.value, reason=f"no {addr_field}",
                    code="no_address")

@@ -293,3 +293,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60, interval: flo
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass runs only the tests that reach the database through ``db_url``
+    (the rest ran already in the SQLite pass and do not depend on the database)."""
+    if TEST_DB != "postgresql":
+        return
+    keep, drop = [], []
+    for item in items:
+        (keep if "db_url" in getattr(item, "fixturenames", ()) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -114,3 +114,22 @@ def test_send_wait_json_prints_the_per_channel_result(prefect_api, settings, sto
     assert out["status"] == "completed"
     assert set(out["channels"]) == {"sms", "inbox"}
     assert all(c["sent"] == 100 for c in out["channels"].values())
+
+
+def test_recipients_without_an_address_are_skipped_with_the_reason(prefect_api, store, campus,
+                                                                   sms_gateway, workers,
+                                                                   tmp_path: Path):
+    from clarion.directory import import_csv
+    campus(30)
+    nophone = tmp_path / "nophone.csv"
+    nophone.write_text("id,name,roles,department,grade,locale,email,phone,wecom_userid\n"
+                       "Z000001,No Phone,student,Physics,2024,en,z@campus.example.edu,,z\n")
+    import_csv(store, nophone)
+    sms_gateway()
+    workers.start(channels="sms")
+    from .conftest import run_broadcast
+    result = run_broadcast(sms_notice("no-phone"))
+    assert result["channels"]["sms"]["skipped"] == 1
+    with store.session() as s:
+        row = s.execute(select(Delivery).where(Delivery.recipient_id == "Z000001")).scalar_one()
+    assert (row.status, row.code, row.reason) == ("skipped", "no_address", "no phone")

@@ -66,3 +66,42 @@ def test_fanout_failing_midway_is_retried_by_prefect_without_duplicates(
     assert len(calls) > 2, "the fan-out task must have run again"
     stats = gateway.stats()
     assert stats["received"] == stats["distinct_ids"] == sms["total"], stats
+
+
+def test_every_message_published_twice_is_still_sent_once(prefect_api, store, settings, campus,
+                                                         sms_gateway, workers):
+    """Duplicates on the queue (a fan-out retried after publishing) meet the claim step,
+    even when both copies land in the same worker batch."""
+    import asyncio
+
+    from clarion.broker.message import DeliveryMessage
+    from clarion.broker.publisher import open_publisher
+
+    from .scenarios import Background
+    n = campus(200)
+    gateway = sms_gateway()
+    request = sms_notice("twice")
+    Background(request, wait=False).join()  # queued once, no worker yet
+    with store.session() as s:
+        rows = s.execute(select(Delivery).where(Delivery.campaign_id == campaign_id(request))
+                         ).scalars().all()
+        copies = [DeliveryMessage(id=d.id, channel=d.channel, lane="normal", address=d.address,
+                                  content=d.content, recipient_id=d.recipient_id,
+                                  campaign_id=d.campaign_id, category=d.category,
+                                  priority=d.priority, enqueued_at=0.0) for d in rows]
+
+    async def publish_again() -> None:
+        publisher = await open_publisher(settings, ["sms"])
+        try:
+            await publisher.publish_all(copies)
+        finally:
+            await publisher.amqp.close()
+    asyncio.run(publish_again())
+    workers.start(channels="sms")
+    from .conftest import wait_until
+    from .scenarios import all_final
+    wait_until(lambda: all_final(store, campaign_id(request)), timeout=60, message="all final")
+    import time
+    time.sleep(1.0)  # let the second copies drain through the worker
+    stats = gateway.stats()
+    assert stats["received"] == stats["distinct_ids"] == n, stats

@@ -7,13 +7,17 @@ from typing import Optional
 
 import typer
 
-from . import campaign_cmd, trace_cmd
+from . import api_cmd, apikey_cmd, campaign_cmd, dashboards_cmd, directory_cmd, trace_cmd
 from .common import console, fail, read_json, settings_and_store
 
 app = typer.Typer(help="Clarion: campus notifications over every channel.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(campaign_cmd.app, name="campaign")
 app.command("trace")(trace_cmd.trace)
+app.add_typer(apikey_cmd.app, name="apikey")
+app.command("api")(api_cmd.api)
+app.add_typer(directory_cmd.app, name="directory")
+app.add_typer(dashboards_cmd.app, name="dashboards")
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 template_app = typer.Typer(help="Stored templates.", no_args_is_help=True)
@@ -21,17 +25,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(template_app, name="template")
 
 
-def _optional_subapps() -> None:
-    """Sub-commands that live in their own modules."""
-    import importlib
-    import importlib.util
-    for module, name in (("directory_cmd", "directory"), ("dashboards_cmd", "dashboards")):
-        if importlib.util.find_spec(f"{__package__}.{module}") is None:  # TODO(lead): strict
-            continue
-        app.add_typer(importlib.import_module(f"{__package__}.{module}").app, name=name)
-
-
-_optional_subapps()
 
 
 @db_app.command("upgrade")

@@ -74,14 +74,15 @@ def queue_stats(settings: Settings, channels: Iterable[str]) -> dict[str, tuple[
     return out
 
 
-def store_stats(store: Store) -> dict[str, Any]:
+def store_stats(store: Store, channels: Iterable[str] = ()) -> dict[str, Any]:
+    """Backlog age per channel (0 when nothing waits) and campaigns by state."""
     now = datetime.now(timezone.utc)
     with store.connect() as conn:
         oldest = conn.execute(select(Delivery.channel, func.min(Delivery.updated_at)).where(
             Delivery.status == "queued").group_by(Delivery.channel)).all()
         by_state = conn.execute(select(Campaign.status, func.count()).group_by(
             Campaign.status)).all()
-    ages = {}
+    ages = {channel: 0.0 for channel in channels}
     for channel, at in oldest:
         at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
         ages[channel] = max(0.0, (now - at).total_seconds())
@@ -108,7 +109,7 @@ class ClarionCollector(Collector):
                  prefect_api: str | None = None):
         chans = list(channels)
         self.queues = Cached(lambda: queue_stats(settings, chans))
-        self.store = Cached(lambda: store_stats(store))
+        self.store = Cached(lambda: store_stats(store, chans))
         self.prefect = Cached(lambda: prefect_flow_runs(prefect_api), ttl=15) \
             if prefect_api else None
 

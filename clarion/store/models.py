@@ -96,6 +96,7 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "recipient_id", "channel", name="uq_delivery_target"),
         Index("ix_deliveries_campaign_status", "campaign_id", "channel", "status"),
+        Index("ix_deliveries_provider_message_id", "provider_message_id"),
     )
 
 

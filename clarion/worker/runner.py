@@ -300,9 +300,13 @@ class Worker:
         redelivered = [i.msg.id for i in items if i.redelivered]
         claims = await self._db(deliveries.claim, self.store, ids, redelivered, self.worker_id)
         by_channel: dict[str, list[Item]] = {}
-        for item in items:
-            if item.msg.id in claims:
+        chosen: set[str] = set()
+        for item in items:  # one copy per delivery: a republished duplicate is only acked
+            if item.msg.id in claims and item.msg.id not in chosen:
+                chosen.add(item.msg.id)
                 by_channel.setdefault(item.msg.channel, []).append(item)
+            else:  # already final, cancelled, or another copy is being sent
+                metrics.SKIPS.labels(item.msg.channel, "not_claimable").inc()
         await asyncio.gather(*(self._send_channel(ch, group, claims)
                                for ch, group in by_channel.items()))
         self._ack(items)

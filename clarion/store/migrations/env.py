@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from clarion.store import api_models  # noqa: F401 - their tables belong to Base too
 from clarion.store.models import Base
 
 config = context.config

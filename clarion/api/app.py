@@ -1,0 +1,40 @@
+"""``create_app``: the FastAPI application with its routers, middleware and error shape."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+
+from ..security import ApiSettings
+from ..settings import Settings, get_settings
+from ..store.db import store_for
+from . import errors
+from .middleware import BodyLimit, Metrics
+from .publishing import SharedPublisher
+from .routes import campaigns, deliveries, inbox, messages, ops, receipts
+from .state import ApiState
+
+
+def create_app(settings: Settings | None = None, api_settings: ApiSettings | None = None
+               ) -> FastAPI:
+    settings = settings or get_settings()
+    api = api_settings or ApiSettings()
+    st = ApiState(settings, api, store_for(settings.db_url), SharedPublisher(settings))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await st.publisher.close()
+
+    app = FastAPI(title="Clarion", version="1", lifespan=lifespan,
+                  description="Campus notifications: campaigns, transactional messages, "
+                              "delivery receipts and the campus app's inbox.")
+    app.state.clarion = st
+    errors.install(app)
+    for module in (campaigns, messages, deliveries, receipts, inbox, ops):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, limit=api.api_max_body_bytes)
+    app.add_middleware(Metrics)
+    return app

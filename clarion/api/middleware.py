@@ -1,0 +1,74 @@
+"""ASGI middleware: a body size limit and request metrics by route template."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from ..metrics import API_LATENCY, API_REQUESTS
+
+Scope = dict[str, Any]
+
+
+async def _send_error(send: Any, status: int, code: str, message: str) -> None:
+    body = json.dumps({"error": {"code": code, "message": message, "field": "body"}}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: Any, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            return await _send_error(send, 413, "too_large", f"the body exceeds {self.limit} bytes")
+        seen = 0
+
+        async def limited() -> dict:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge()
+            return message
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _send_error(send, 413, "too_large", f"the body exceeds {self.limit} bytes")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Metrics:
+    """API_REQUESTS by route template, method and status; API_LATENCY by route template."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), 500
+
+        async def observed(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+        try:
+            await self.app(scope, receive, observed)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            API_REQUESTS.labels(route, scope["method"], str(status)).inc()
+            API_LATENCY.labels(route).observe(time.perf_counter() - started)

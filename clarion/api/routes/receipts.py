@@ -1,0 +1,80 @@
+"""``/v1/receipts/{provider}``: SMS delivery reports and e-mail bounces, HMAC-signed.
+
+A provider signs ``"{X-Clarion-Timestamp}." + body`` with its own secret
+(``CLARION_RECEIPT_SECRETS='{"sms": "…"}'``), as clarion.channels.webhook does.  A report moves
+a delivery that was handed over (queued, sending, sent) to ``delivered`` or ``failed``, with
+an event row; a delivery already final otherwise is left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Depends, Header, Request
+from sqlalchemy import insert, update
+
+from ...channels.webhook import verify_signature
+from ...domain import DeliveryStatus as S
+from ...store.api_models import AuditEntry
+from ...store.db import Store
+from ...store.deliveries import now
+from ...store.models import Delivery, DeliveryEvent
+from .. import audit
+from ..errors import ApiError, responses
+from ..schemas import Receipt, ReceiptBatch, ReceiptResult
+from ..state import state
+
+router = APIRouter(tags=["receipts"])
+D, E = Delivery.__table__, DeliveryEvent.__table__
+REPORTABLE = (S.QUEUED.value, S.SENDING.value, S.SENT.value)
+
+
+async def signed_by_provider(provider: str, request: Request,
+                             x_clarion_timestamp: str | None = Header(None, max_length=20),
+                             x_clarion_signature: str | None = Header(None, max_length=200)
+                             ) -> str:
+    secret = state(request).api.receipt_secrets.get(provider)
+    if secret is None:
+        raise ApiError(404, "not_found", f"no receipts are taken from {provider!r}", "provider")
+    body = await request.body()
+    if not verify_signature(secret.get_secret_value(), x_clarion_timestamp, body,
+                            x_clarion_signature):
+        raise ApiError(401, "bad_signature", "the signature or timestamp is not valid",
+                       "X-Clarion-Signature")
+    return provider
+
+
+def _apply_one(conn, receipt: Receipt, actor: str, at) -> str:  # type: ignore[no-untyped-def]
+    target = (D.c.id == receipt.delivery_id if receipt.delivery_id
+              else D.c.provider_message_id == receipt.provider_message_id)
+    moved = conn.execute(update(D).where(target, D.c.status.in_(REPORTABLE))
+                         .values(status=receipt.status, code=receipt.code,
+                                 reason=receipt.reason, updated_at=at)
+                         .returning(D.c.id, D.c.attempts)).all()
+    for row in moved:
+        conn.execute(insert(E), [{"delivery_id": row.id, "at": at, "status": receipt.status,
+                                  "attempt": row.attempts, "code": receipt.code,
+                                  "reason": receipt.reason, "actor": actor}])
+    if moved:
+        return "updated"
+    exists = conn.execute(D.select().with_only_columns(D.c.id).where(target).limit(1)).first()
+    return "ignored" if exists else "unknown"
+
+
+def apply_receipts(store: Store, provider: str, batch: ReceiptBatch) -> dict[str, int]:
+    actor, at = f"receipt:{provider}", now()
+    result = {"updated": 0, "unknown": 0, "ignored": 0}
+    with store.connect() as conn:
+        for receipt in batch.receipts:
+            result[_apply_one(conn, receipt, actor, at)] += 1
+        conn.execute(insert(AuditEntry), [audit.entry(actor, "receipt.apply", provider,
+                                                      "ok", str(result))])
+    return result
+
+
+@router.post("/v1/receipts/{provider}", response_model=ReceiptResult,
+             responses=responses(401, 404, 413, 422))
+async def receive_receipts(batch: ReceiptBatch, request: Request,
+                           provider: str = Depends(signed_by_provider)):
+    """Delivery reports from a provider (signed with HMAC-SHA256)."""
+    return await asyncio.to_thread(apply_receipts, state(request).store, provider, batch)
