@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     segment_size: int = 10000
 
     metrics_port: int | None = None
+    grafana_url: str | None = None  # linked from each campaign's Prefect artifact
     log_json: bool = False
 
     @field_validator("queue_type")

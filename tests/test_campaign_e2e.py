@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import func, select
 
 from clarion.store.models import DeliveryEvent, InboxMessage
@@ -53,3 +55,28 @@ def test_broadcast_reaches_every_channel_once(prefect_api, store, campus, sms_ga
     assert again["campaign_id"] == result["campaign_id"]
     assert gateway.stats()["received"] == n
     assert len(list(smtp_capture.folder.glob("*.eml"))) == n
+
+
+def test_the_flow_run_leaves_a_results_artifact_with_dashboard_links(prefect_api, store, campus,
+                                                                      sms_gateway, workers,
+                                                                      monkeypatch):
+    import httpx
+
+    from clarion.settings import get_settings
+    monkeypatch.setenv("CLARION_GRAFANA_URL", "https://grafana.campus.example.edu")
+    get_settings.cache_clear()
+    campus(40)
+    sms_gateway()
+    workers.start(channels="sms,inbox")
+    request = {**NOTICE, "channels": ["sms", "inbox"], "idempotency_key": "artifact"}
+    result = run_broadcast(request)
+    key = f"campaign-{result['campaign_id'].replace('_', '-')}"
+    r = httpx.get(f"{prefect_api}/artifacts/{key}/latest", timeout=10)
+    assert r.status_code == 200, r.text
+    artifact = r.json()
+    assert artifact["type"] == "table"
+    assert "https://grafana.campus.example.edu/d/clarion-overview" in artifact["description"]
+    rows = artifact["data"] if isinstance(artifact["data"], list) else json.loads(artifact["data"])
+    assert {row["channel"]: row["sent"] for row in rows} == {
+        channel: counts["sent"] for channel, counts in result["channels"].items()}
+    assert all(row["sent"] > 0 for row in rows)

@@ -26,13 +26,25 @@ async def await_completion(campaign_id: str, timeout_s: float = 3600,
         await asyncio.sleep(poll_s)
 
 
+def dashboard_links(grafana_url: str | None, channels: list[str]) -> str:
+    """Markdown links to the Grafana boards for this campaign's channels."""
+    if not grafana_url:
+        return ("Dashboards: `dashboards/clarion-overview.json` and `clarion-channel.json` "
+                "(set CLARION_GRAFANA_URL to link them here).")
+    base = grafana_url.rstrip("/")
+    links = [f"[overview]({base}/d/clarion-overview)"]
+    links += [f"[{c}]({base}/d/clarion-channel?var-channel={c})" for c in channels]
+    return "Dashboards: " + ", ".join(links)
+
+
 @task(name="report-results")
 def report_results(campaign_id: str, summary: dict[str, dict[str, int]], finished: bool) -> str:
-    _settings, store = context()
+    settings, store = context()
     if finished and not campaigns.is_cancelled(store, campaign_id):
         campaigns.finish(store, campaign_id, CampaignStatus.COMPLETED)
     rows = [{"channel": ch, **counts} for ch, counts in sorted(summary.items())]
+    links = dashboard_links(settings.grafana_url, sorted(summary))
     create_table_artifact(key=f"campaign-{campaign_id.replace('_', '-')}", table=rows,
                           description=f"Clarion campaign `{campaign_id}`: deliveries per "
-                                      "channel (sent, failed, skipped, still open).")
+                                      f"channel (sent, failed, skipped, still open). {links}")
     return campaign_id
