@@ -50,6 +50,7 @@ class SendResult:
     retry_after: float | None = None  # seconds, when the provider said
     provider_message_id: str | None = None
     forget_address: bool = False  # the address is dead (410 subscription, unregistered token)
+    via: str | None = None  # the channel that answered, when a composite sent it elsewhere
 
     @classmethod
     def sent(cls, delivery_id: str, provider_message_id: str | None = None) -> SendResult:

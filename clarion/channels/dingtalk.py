@@ -45,6 +45,8 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
 class DingtalkChannel(HttpChannel):
     name = "dingtalk"
     max_batch = 100
+    default_rate_limits = {"per_minute": 20}  # per robot, all workers together
+    one_call_per_content = True  # one provider call per distinct content
     secret_fields = ("access_token", "secret")
 
     def __init__(self, access_token: str, secret: str | None = None,

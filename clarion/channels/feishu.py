@@ -40,6 +40,8 @@ def feishu_sign(secret: str, timestamp: int) -> str:
 class FeishuChannel(HttpChannel):
     name = "feishu"
     max_batch = 100
+    default_rate_limits = {"per_second": 5, "per_minute": 100}  # per bot, all workers together
+    one_call_per_content = True  # one provider call per distinct content
     secret_fields = ("hook_token", "secret")
 
     def __init__(self, hook_token: str, secret: str | None = None,

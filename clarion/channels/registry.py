@@ -95,7 +95,7 @@ def address_field(settings: Settings, channel: str) -> str:
     spec = channel_specs(settings).get(channel)
     if spec is None:
         raise ConfigurationError(f"unknown channel {channel!r}")
-    return spec.get("address_field") or ADDRESS_FIELDS.get(spec["type"], "id")
+    return _address_field(spec)
 
 
 def adapter_class(adapter_type: str) -> type:
@@ -106,9 +106,44 @@ def adapter_class(adapter_type: str) -> type:
     return getattr(importlib.import_module(module_name), class_name)
 
 
+# spec keys read by Clarion itself, never handed to the adapter
+CHANNEL_KEYS = ("type", "address_field", "fallback", "rate_limit", "per_recipient_limit")
+
+
 def build_channel(settings: Settings, channel: str, deps: ChannelDeps | None = None) -> Channel:
-    spec = channel_specs(settings).get(channel)
+    """The channel's adapter; with ``"fallback": "<other channel>"`` in its spec, both
+    wrapped in a :class:`~clarion.channels.failover.FailoverChannel` (chains allowed, cycles
+    refused)."""
+    return _build(channel_specs(settings), channel, deps or ChannelDeps(), ())
+
+
+def _build(specs: dict[str, dict[str, Any]], channel: str, deps: ChannelDeps,
+           chain: tuple[str, ...]) -> Channel:
+    spec = specs.get(channel)
     if spec is None:
-        raise ConfigurationError(f"unknown channel {channel!r}")
-    options = {k: v for k, v in spec.items() if k not in ("type", "address_field", "fallback")}
-    return adapter_class(spec["type"]).from_options(options, deps or ChannelDeps())
+        raise ConfigurationError(f"channel {chain[-1]!r}: fallback: unknown channel {channel!r}"
+                                 if chain else f"unknown channel {channel!r}")
+    if channel in chain:
+        raise ConfigurationError(f"channel {chain[0]!r}: fallback: cycle "
+                                 f"{' -> '.join((*chain, channel))}")
+    options = {k: v for k, v in spec.items() if k not in CHANNEL_KEYS}
+    try:
+        adapter = adapter_class(spec["type"]).from_options(options, deps)
+    except ConfigurationError as exc:
+        if not chain:
+            raise
+        raise ConfigurationError(f"channel {chain[-1]!r}: fallback {channel!r}: {exc.reason}",
+                                 exc.code) from None
+    fallback = spec.get("fallback")
+    if not fallback:
+        return adapter
+    if fallback in specs and _address_field(specs[fallback]) != _address_field(spec):
+        raise ConfigurationError(f"channel {channel!r}: fallback: {fallback!r} takes "
+                                 f"{_address_field(specs[fallback])} addresses, not "
+                                 f"{_address_field(spec)}")
+    from .failover import FailoverChannel
+    return FailoverChannel(adapter, _build(specs, fallback, deps, (*chain, channel)), fallback)
+
+
+def _address_field(spec: dict[str, Any]) -> str:
+    return spec.get("address_field") or ADDRESS_FIELDS.get(spec["type"], "id")

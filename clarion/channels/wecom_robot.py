@@ -28,6 +28,8 @@ LIMITS = {"text": 2048, "markdown": 4096}  # bytes
 class WecomRobotChannel(HttpChannel):
     name = "wecom_robot"
     max_batch = 100
+    default_rate_limits = {"per_minute": 20}  # per robot, all workers together
+    one_call_per_content = True  # one provider call per distinct content
     secret_fields = ("key",)
 
     def __init__(self, key: str, base_url: str = DEFAULT_BASE_URL, msgtype: str = "text",

@@ -42,6 +42,7 @@ class Outcome:
     reason: str | None = None
     provider_message_id: str | None = None
     duration_ms: float | None = None
+    refund_attempt: bool = False  # no attempt after all: held back before the provider call
 
 
 def _insert_ignore(store: Store):
@@ -139,6 +140,10 @@ def record(store: Store, outcomes: Sequence[Outcome], actor: str) -> None:
                                   "attempt": o.attempt, "code": o.code, "reason": o.reason,
                                   "duration_ms": o.duration_ms, "actor": actor}
                                  for o in outcomes])
+        refunds = [o.id for o in outcomes if o.refund_attempt]
+        if refunds:
+            conn.execute(update(D).where(D.c.id.in_(refunds))
+                         .values(attempts=D.c.attempts - 1))
 
 
 def counts(store: Store, campaign_id: str) -> dict[str, dict[str, int]]:

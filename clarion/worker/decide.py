@@ -9,6 +9,7 @@ from ..broker.names import pick_delay
 from ..channels.base import Outcome, SendResult
 from ..domain import DeliveryStatus as S
 from ..store.deliveries import Outcome as Recorded
+from .ratelimit import THROTTLED
 
 
 @dataclass
@@ -31,6 +32,7 @@ def decide(messages: dict[str, DeliveryMessage], attempts: dict[str, int],
         attempt = attempts[res.delivery_id]
         if res.outcome is Outcome.SENT:
             d.record.append(Recorded(res.delivery_id, S.SENT.value, attempt,
+                                     reason=f"sent via {res.via}" if res.via else None,
                                      provider_message_id=res.provider_message_id,
                                      duration_ms=duration_ms))
             d.count("sent")
@@ -41,6 +43,9 @@ def decide(messages: dict[str, DeliveryMessage], attempts: dict[str, int],
         elif res.outcome is Outcome.STOPPED:
             _requeue(d, msg, attempt, res, delays, "stopped")
             d.stopped_for = max(d.stopped_for or 0, res.retry_after or delays[-1])
+        elif res.outcome is Outcome.RETRY and res.code == THROTTLED:
+            # held back by our own rate limit: the provider was not called, no attempt spent
+            _requeue(d, msg, attempt - 1, res, delays, "retried", refund=True)
         elif attempt >= max_attempts:
             d.record.append(Recorded(res.delivery_id, S.FAILED.value, attempt, res.code,
                                      f"gave up after {attempt} attempts: {res.reason}",
@@ -52,10 +57,10 @@ def decide(messages: dict[str, DeliveryMessage], attempts: dict[str, int],
 
 
 def _requeue(d: Decision, msg: DeliveryMessage, attempt: int, res: SendResult,
-             delays: list[int], label: str) -> None:
+             delays: list[int], label: str, refund: bool = False) -> None:
     delay = pick_delay(delays, attempt, res.retry_after)
     d.record.append(Recorded(res.delivery_id, S.QUEUED.value, attempt, res.code,
-                             f"retry in {delay}s: {res.reason}"))
+                             f"retry in {delay}s: {res.reason}", refund_attempt=refund))
     msg.attempt = attempt
     d.retry.append((msg, delay))
     d.count(label)

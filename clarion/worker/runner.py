@@ -33,6 +33,7 @@ from ..store.db import Store
 from .acks import AckTracker
 from .decide import decide
 from .inbox_writer import inbox_writer
+from .ratelimit import Limiter
 
 log = logging.getLogger("clarion.worker")
 
@@ -104,6 +105,7 @@ class Worker:
         self.slots = asyncio.Semaphore(4)  # batches in flight
         self.in_flight: set[asyncio.Task] = set()
         self.paused_until: dict[str, float] = {}
+        self.limiter = Limiter(store, settings)  # provider rate limits shared by all workers
         self.session: Session | None = None
         self.handled = 0
 
@@ -168,7 +170,7 @@ class Worker:
         lanes = {}
         for lane in LANES:
             ch = await amqp.channel()
-            await amqp.call(ch.basic_qos, prefetch_count=self.settings.worker_prefetch)
+            await amqp.call(ch.basic_qos, prefetch_count=self._prefetch())
             lanes[lane] = Lane(amqp, ch)
         publisher = await ConfirmingPublisher(amqp, names).open()
         self.session = Session(amqp, lanes, publisher, names)
@@ -243,22 +245,57 @@ class Worker:
             self.wakeup.set()
         return on_message
 
+    def _batch_size(self, channel: str | None) -> int:
+        """A provider-sized batch for adapters taking more per call than the worker batch."""
+        adapter = self.adapters.get(channel) if channel else None
+        return max(self.settings.worker_batch_size, getattr(adapter, "max_batch", 0))
+
+    def _prefetch(self) -> int:
+        """Per consumer: room for two full batches of the largest, so one gathers while
+        the other is in flight."""
+        return max([self.settings.worker_prefetch,
+                    *(2 * self._batch_size(name) for name in self.adapters)])
+
+    def _head_channel(self) -> str | None:
+        head = next((buf[0] for buf in (self.buffers[lane] for lane in LANES) if buf), None)
+        return head.msg.channel if head is not None and head.msg is not None else None
+
     def _take_batch(self) -> list[Item]:
-        size = self.settings.worker_batch_size
+        """Up to one batch for the channel at the head (urgent lane first); deliveries of
+        other channels keep their places for the next batch."""
+        channel = self._head_channel()
+        size = self._batch_size(channel)
         batch: list[Item] = []
         for lane in LANES:  # urgent first
-            buf = self.buffers[lane]
+            buf, others = self.buffers[lane], []
             while buf and len(batch) < size:
-                batch.append(buf.popleft())
+                item = buf.popleft()
+                mine = item.msg is None or item.msg.channel == channel
+                (batch if mine else others).append(item)
+            buf.extendleft(reversed(others))
         return batch
+
+    async def _gather(self) -> None:
+        """Let a burst of deliveries gather while it keeps arriving, up to one batch: a pause
+        of five 5 ms ticks (twenty for a provider-sized batch) or 250 ms in all (1 s) end
+        it; the urgent lane waits one tick at most."""
+        target = self._batch_size(self._head_channel())
+        big = target > self.settings.worker_batch_size
+        patience, limit = ((1, 0.005) if self.buffers["urgent"] else
+                           (20, 1.0) if big else (5, 0.25))
+        deadline = time.monotonic() + limit
+        seen, idle = sum(map(len, self.buffers.values())), 0
+        while seen < target and idle < patience and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+            n = sum(map(len, self.buffers.values()))
+            seen, idle = n, (0 if n > seen else idle + 1)
 
     async def _dispatch(self) -> None:
         while True:
             await self.wakeup.wait()
             self.wakeup.clear()
             while any(self.buffers.values()):
-                if sum(map(len, self.buffers.values())) < self.settings.worker_batch_size:
-                    await asyncio.sleep(0.005)  # let a burst of deliveries gather
+                await self._gather()
                 await self.slots.acquire()
                 batch = self._take_batch()
                 if not batch:
@@ -345,6 +382,11 @@ class Worker:
             self._pause(channel, d.stopped_for)
 
     async def _call(self, adapter: Channel, channel: str, part) -> list:  # type: ignore[no-untyped-def]
+        """The provider calls for ``part``, paced by the channel's rate limits."""
+        return await self.limiter.paced(channel, adapter, part,
+                                        lambda p: self._attempt(adapter, channel, p))
+
+    async def _attempt(self, adapter: Channel, channel: str, part) -> list:  # type: ignore[no-untyped-def]
         started = time.perf_counter()
         try:
             results = await adapter.send(part)

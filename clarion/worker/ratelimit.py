@@ -1,0 +1,320 @@
+"""Rate limits per provider account, shared by every worker through the database.
+
+A channel's limits come from its spec, ``"rate_limit": {"per_second": 5, "per_minute": 100}``,
+or else from its adapter's ``default_rate_limits`` (robots: 20 a minute; ``"rate_limit": {}``
+turns them off).  Each window is a token bucket, one row of ``rate_buckets``.  Tokens are
+taken per provider call: one per call for most adapters, one per distinct content for those
+that send each content as its own call (``one_call_per_content``: the group robots).
+
+``"per_recipient_limit": {"per_minute": 30, "per_hour": 1000}`` adds a bucket per window and
+address (WeCom's per-member caps, SMS per-number caps), all read and written in the same
+transaction as the call buckets: one short transaction per provider call.
+
+Calls whose token comes within :data:`MAX_SLEEP` are reserved and sent when their token is
+due (several calls of one batch are paced one after another); the rest are not sent now:
+they come back as RETRY with code :data:`THROTTLED` and the wait as their retry-after, so the
+queue owns the delay (and no attempt is counted, the provider was never called).
+
+Buckets are sized so that no window of the provider's length, even shifted by :data:`JITTER`
+of send-time spread between workers, holds more than the limit: burst ``max(1, limit // 10)``,
+refill ``(limit - burst) / (window + JITTER)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..channels.base import Channel, ConfigurationError, OutboundMessage, Outcome, SendResult
+from ..channels.http_support import group_identical
+from ..channels.registry import channel_specs
+from ..settings import Settings
+from ..store.db import Store
+from ..store.limit_models import RateBucket
+
+T = RateBucket.__table__
+WINDOWS = {"per_second": 1.0, "per_minute": 60.0, "per_hour": 3600.0, "per_day": 86400.0}
+_CUSTOM_WINDOW = re.compile(r"per_(\d+(?:\.\d+)?)s")
+MAX_SLEEP = 2.0  # seconds: a shorter wait is slept off before the call, a longer one queued
+JITTER = 0.2  # seconds of send-time spread between workers, kept out of every window
+THROTTLED = "throttled"  # code of a result held back here: the provider was not called
+PURGE_EVERY = 600.0  # seconds between sweeps of idle buckets (per process)
+PURGE_IDLE = 86400.0 + 600.0  # a bucket idle this long is full again: its row can go
+HASHED_ABOVE = 120  # longer addresses (push subscriptions …) are keyed by their digest
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    rate: float  # tokens per second
+    burst: float  # most tokens held
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    limit: int
+    seconds: float
+
+    @property
+    def bucket(self) -> Bucket:
+        burst = max(1, self.limit // 10)
+        return Bucket(max(self.limit - burst, 1) / (self.seconds + JITTER), float(burst))
+
+    def __str__(self) -> str:
+        return f"{self.limit} per {self.seconds:g}s"
+
+
+def parse_windows(value: Any, where: str) -> tuple[Window, ...]:
+    """``{"per_minute": 20, "per_2s": 5}`` as windows; a ConfigurationError names the field."""
+    if not value:
+        return ()
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f'{where}: expected an object such as {{"per_minute": 20}}')
+    windows = []
+    for key, limit in value.items():
+        custom = _CUSTOM_WINDOW.fullmatch(key)
+        seconds = WINDOWS.get(key) or (float(custom[1]) if custom else None)
+        if not seconds or seconds > WINDOWS["per_day"]:
+            raise ConfigurationError(f"{where}.{key}: unknown window (per_second, per_minute, "
+                                     "per_hour, per_day or per_<N>s up to a day)")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ConfigurationError(f"{where}.{key}: must be a whole number of at least 1")
+        windows.append(Window(limit, seconds))
+    return tuple(windows)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one channel is limited by."""
+
+    channel: str
+    calls: tuple[Window, ...] = ()
+    per_recipient: tuple[Window, ...] = ()
+    one_call_per_content: bool = False
+
+    def call_key(self, w: Window) -> str:
+        return f"{self.channel}:{w.seconds:g}s"
+
+    def recipient_key(self, w: Window, address: str) -> str:
+        if len(address) > HASHED_ABOVE:
+            address = "#" + hashlib.sha256(address.encode()).hexdigest()[:32]
+        return f"{self.channel}:{w.seconds:g}s:{address}"
+
+    def units(self, messages: Sequence[OutboundMessage]) -> list[list[OutboundMessage]]:
+        """The messages as the adapter will send them, one list per provider call."""
+        if self.one_call_per_content:
+            return group_identical(messages)
+        return [list(messages)] if messages else []
+
+
+@dataclass
+class Admission:
+    # (seconds from now, messages): calls due now go together, later ones one by one
+    slices: list[tuple[float, list[OutboundMessage]]] = field(default_factory=list)
+    held: list[SendResult] = field(default_factory=list)
+
+    @property
+    def send(self) -> list[OutboundMessage]:
+        return [m for _wait, part in self.slices for m in part]
+
+
+Send = Callable[[list[OutboundMessage]], Awaitable[list[SendResult]]]
+
+
+class Limiter:
+    """Shared token buckets; every read-modify-write is one short transaction in a thread
+    (rows locked with FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers)."""
+
+    def __init__(self, store: Store, settings: Settings, max_sleep: float = MAX_SLEEP):
+        self.store, self.max_sleep = store, max_sleep
+        self._configured: dict[str, tuple[Any, tuple[Window, ...]]] = {}
+        for name, spec in channel_specs(settings).items():  # bad limits fail at start-up
+            calls = spec.get("rate_limit")
+            parse_windows(calls, f"channel {name!r}: rate_limit")
+            self._configured[name] = (calls if "rate_limit" in spec else None, parse_windows(
+                spec.get("per_recipient_limit"), f"channel {name!r}: per_recipient_limit"))
+        self._plans: dict[str, Plan] = {}
+        self._next_purge = time.monotonic() + PURGE_EVERY
+
+    def plan(self, channel: str, adapter: Channel) -> Plan:
+        if channel not in self._plans:
+            calls, per_recipient = self._configured.get(channel, (None, ()))
+            if calls is None:
+                calls = getattr(adapter, "default_rate_limits", None)
+            self._plans[channel] = Plan(
+                channel, parse_windows(calls, f"channel {channel!r}: rate_limit"),
+                per_recipient, bool(getattr(adapter, "one_call_per_content", False)))
+        return self._plans[channel]
+
+    async def paced(self, channel: str, adapter: Channel, messages: Sequence[OutboundMessage],
+                    send: Send) -> list[SendResult]:
+        """``send`` what the channel's limits allow, each call when its token is due; what
+        they don't allow comes back RETRY (code ``throttled``, retry-after until it frees)."""
+        plan = self.plan(channel, adapter)
+        if not (plan.calls or plan.per_recipient) or not messages:
+            return await send(list(messages))
+        admission = await asyncio.to_thread(self._admit, plan, list(messages))
+        results, start = list(admission.held), time.monotonic()
+        for i, (due, part) in enumerate(admission.slices):
+            await asyncio.sleep(max(0.0, start + due - time.monotonic()))
+            sent = await send(part)
+            results += sent
+            if halt := _whole_call_trouble(sent):  # as the adapter would: no further calls
+                return results + [replace(halt, delivery_id=m.delivery_id)
+                                  for _due, rest in admission.slices[i + 1:] for m in rest]
+        return results
+
+    async def acquire(self, key: str, n: float, rate: float, burst: float,
+                      max_wait: float | None = None) -> float:
+        """Take ``n`` tokens from one bucket.  Returns the wait: when it is at most
+        ``max_wait`` the tokens are reserved and the caller sleeps that long before its call
+        (0: go now); a longer wait reserves nothing and the caller should come back later."""
+        limit = self.max_sleep if max_wait is None else max_wait
+        return await asyncio.to_thread(self._acquire, key, n, Bucket(rate, burst), limit)
+
+    # ---- the transactions ---------------------------------------------------------------------
+
+    def _acquire(self, key: str, n: float, bucket: Bucket, max_wait: float) -> float:
+        with self.store.connect() as conn:
+            now = _now(conn)
+            level = _load(conn, {key: bucket}, now)
+            wait = max(0.0, (n - level[key]) / bucket.rate)
+            if wait <= max_wait:
+                level[key] -= n
+                _save(conn, level, now)
+        self._maybe_purge()
+        return wait
+
+    def _admit(self, plan: Plan, messages: list[OutboundMessage]) -> Admission:
+        buckets = {plan.call_key(w): w.bucket for w in plan.calls}
+        for m in messages:
+            buckets.update((plan.recipient_key(w, m.address), w.bucket)
+                           for w in plan.per_recipient)
+        with self.store.connect() as conn:
+            now = _now(conn)
+            level = _load(conn, buckets, now)
+            admission = decide_admission(plan, messages, level, buckets, self.max_sleep)
+            _save(conn, level, now)
+        self._maybe_purge()
+        return admission
+
+    def _maybe_purge(self) -> None:
+        if time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + PURGE_EVERY
+        with self.store.connect() as conn:
+            conn.execute(delete(T).where(T.c.updated_at < _now(conn) - PURGE_IDLE))
+
+
+# ---- the bucket arithmetic (pure) ----------------------------------------------------------------
+
+def decide_admission(plan: Plan, messages: list[OutboundMessage], level: dict[str, float],
+                     buckets: Mapping[str, Bucket], max_wait: float) -> Admission:
+    """Per-recipient caps first (no waiting: over the cap is held), then as many provider
+    calls as the call buckets grant within ``max_wait``; ``level`` is debited in place."""
+    trial = dict(level)
+    allowed, held = [], []
+    for m in messages:
+        keys = [plan.recipient_key(w, m.address) for w in plan.per_recipient]
+        short = {k: (1 - trial[k]) / buckets[k].rate for k in keys if trial[k] < 1}
+        if short:
+            held.append(_held(m, max(short.values()), f"{plan.channel}: recipient's cap"))
+            continue
+        for k in keys:
+            trial[k] -= 1
+        allowed.append(m)
+    units = plan.units(allowed)
+    dues = grant(level, [(plan.call_key(w), w.bucket) for w in plan.calls], len(units),
+                 max_wait)
+    granted = len(dues)
+    slices: list[tuple[float, list[OutboundMessage]]] = []
+    for due, unit in zip(dues, units):
+        if slices and due <= 0:
+            slices[-1][1].extend(unit)  # tokens there now: one burst
+        else:
+            slices.append((due, list(unit)))
+    if granted < len(units):
+        later = grant_wait(level, [(plan.call_key(w), w.bucket) for w in plan.calls], 1)
+        reason = f"{plan.channel}: rate limit ({', '.join(map(str, plan.calls))})"
+        held += [_held(m, later, reason) for unit in units[granted:] for m in unit]
+    admission = Admission(slices, held)
+    for m in admission.send:
+        for w in plan.per_recipient:
+            level[plan.recipient_key(w, m.address)] -= 1
+    return admission
+
+
+def grant(level: dict[str, float], keyed: list[tuple[str, Bucket]], want: int,
+          max_wait: float) -> list[float]:
+    """Up to ``want`` tokens that every bucket can give within ``max_wait``, taken from
+    ``level``: for each, the seconds until it is due."""
+    n = want
+    for key, b in keyed:
+        n = min(n, max(0, math.floor(level[key] + b.rate * max_wait + 1e-9)))
+    dues = [grant_wait(level, keyed, i) for i in range(1, n + 1)]
+    for key, _b in keyed:
+        level[key] -= n
+    return dues
+
+
+def grant_wait(level: Mapping[str, float], keyed: list[tuple[str, Bucket]], n: float) -> float:
+    """Seconds until ``n`` more tokens are there in every bucket."""
+    return max([max(0.0, (n - level[key]) / b.rate) for key, b in keyed], default=0.0)
+
+
+def refill(tokens: float, updated_at: float, now: float, bucket: Bucket) -> float:
+    return min(bucket.burst, tokens + bucket.rate * max(0.0, now - updated_at))
+
+
+def _whole_call_trouble(results: list[SendResult]) -> SendResult | None:
+    """A stop, or a retry for every message: the account or the provider is the problem."""
+    stopped = next((r for r in results if r.outcome is Outcome.STOPPED), None)
+    if stopped or not results or any(r.outcome is not Outcome.RETRY for r in results):
+        return stopped
+    return results[0]
+
+
+def _held(m: OutboundMessage, wait: float, why: str) -> SendResult:
+    wait = max(wait, 0.05)
+    return SendResult.retry(m.delivery_id, THROTTLED, f"{why}: not sent, next slot in "
+                            f"{wait:.1f}s", retry_after=wait)
+
+
+# ---- SQL -----------------------------------------------------------------------------------------
+
+def _now(conn: Any) -> float:
+    """The database's clock on PostgreSQL (workers on several machines agree on it)."""
+    if conn.dialect.name == "postgresql":
+        return float(conn.execute(text("SELECT extract(epoch FROM clock_timestamp())")).scalar())
+    return time.time()
+
+
+def _load(conn: Any, buckets: Mapping[str, Bucket], now: float) -> dict[str, float]:
+    """Current tokens of each bucket (a bucket never seen is full), rows locked."""
+    keys = sorted(buckets)
+    if conn.dialect.name == "postgresql":  # rows to lock, in key order (no deadlocks)
+        conn.execute(postgresql.insert(T).on_conflict_do_nothing(index_elements=["key"]),
+                     [{"key": k, "tokens": buckets[k].burst, "updated_at": now} for k in keys])
+    rows = conn.execute(select(T.c.key, T.c.tokens, T.c.updated_at)
+                        .where(T.c.key.in_(keys)).order_by(T.c.key).with_for_update())
+    level = {k: b.burst for k, b in buckets.items()}
+    for key, tokens, updated_at in rows:
+        level[key] = refill(tokens, updated_at, now, buckets[key])
+    return level
+
+
+def _save(conn: Any, level: Mapping[str, float], now: float) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(T)
+    stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={
+        "tokens": stmt.excluded.tokens, "updated_at": stmt.excluded.updated_at})
+    conn.execute(stmt, [{"key": k, "tokens": t, "updated_at": now}
+                        for k, t in sorted(level.items())])
