@@ -98,23 +98,24 @@ def register(store: Store, request: CampaignRequest, flow_run_id: str | None = N
     return cid, True
 
 
+def _row(store: Store, campaign_id: str) -> Any:
+    with store.read() as conn:
+        row = conn.execute(select(Campaign.__table__).where(Campaign.id == campaign_id)).first()
+    if row is None:
+        raise CampaignNotFound(campaign_id)
+    return row
+
+
 def load_request(store: Store, campaign_id: str) -> CampaignRequest:
-    with store.session() as s:
-        row = s.get(Campaign, campaign_id)
-        if row is None:
-            raise CampaignNotFound(campaign_id)
-        return CampaignRequest.model_validate(row.request)
+    return CampaignRequest.model_validate(_row(store, campaign_id).request)
 
 
 def get(store: Store, campaign_id: str) -> dict[str, Any]:
-    with store.session() as s:
-        row = s.get(Campaign, campaign_id)
-        if row is None:
-            raise CampaignNotFound(campaign_id)
-        info = {"campaign_id": row.id, "name": row.name, "status": row.status,
-                "category": row.category, "priority": row.priority, "source": row.source,
-                "flow_run_id": row.flow_run_id, "created_at": row.created_at.isoformat(),
-                "finished_at": row.finished_at.isoformat() if row.finished_at else None}
+    row = _row(store, campaign_id)
+    info = {"campaign_id": row.id, "name": row.name, "status": row.status,
+            "category": row.category, "priority": row.priority, "source": row.source,
+            "flow_run_id": row.flow_run_id, "created_at": row.created_at.isoformat(),
+            "finished_at": row.finished_at.isoformat() if row.finished_at else None}
     info["channels"] = summarize(deliveries.counts(store, campaign_id))
     return info
 
@@ -156,6 +157,6 @@ def cancel(store: Store, campaign_id: str, actor: str = "cli") -> int:
 
 
 def is_cancelled(store: Store, campaign_id: str) -> bool:
-    with store.session() as s:
-        status = s.execute(select(Campaign.status).where(Campaign.id == campaign_id)).scalar()
+    with store.read() as conn:
+        status = conn.execute(select(Campaign.status).where(Campaign.id == campaign_id)).scalar()
     return status == CampaignStatus.CANCELLED.value

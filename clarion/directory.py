@@ -321,7 +321,7 @@ def stream_recipients(store: Store, audience: Audience, *, after_id: str | None 
                       upto_id: str | None = None, chunk: int = 2000) -> Iterator[list[dict]]:
     """Recipients in (after_id, upto_id], ordered by id, a query per chunk of at most ``chunk``."""
     while True:
-        with store.connect() as conn:  # no transaction stays open while the caller works
+        with store.read() as conn:  # no transaction stays open while the caller works
             rows = conn.execute(_page(audience, after_id, upto_id, chunk)).all()
         if rows:
             yield [recipient_dict(r) for r in rows]
@@ -338,7 +338,7 @@ def segment_bounds(store: Store, audience: Audience,
     ids = select(Recipient.id).where(audience_filter(audience)).order_by(Recipient.id)
     bounds: list[tuple[str | None, str | None]] = []
     after: str | None = None
-    with store.connect() as conn:
+    with store.read() as conn:
         if conn.execute(ids.limit(1)).first() is None:
             return []
         while True:
@@ -351,7 +351,7 @@ def segment_bounds(store: Store, audience: Audience,
 
 
 def count_audience(store: Store, audience: Audience) -> int:
-    with store.connect() as conn:
+    with store.read() as conn:
         query = select(func.count()).select_from(Recipient).where(audience_filter(audience))
         return int(conn.execute(query).scalar_one())
 

@@ -1,7 +1,7 @@
 """Fan-out of one (campaign, channel, segment): stream recipients, render, insert, publish.
 
-Safe to repeat: deliveries are keyed per campaign × recipient × channel, inserted with
-"on conflict do nothing", and only those still ``pending`` are published again.  A delivery
+Safe to repeat: deliveries are keyed per campaign × recipient × channel; a repeated run
+inserts only what is new and publishes again only what is not yet sent.  A delivery
 published twice is sent once, because the worker claims it before sending.
 """
 
@@ -43,7 +43,7 @@ def _row(campaign_id: str, request: CampaignRequest, channel: str, recipient: di
            "campaign_id": campaign_id, "recipient_id": recipient["id"], "channel": channel,
            "address": address, "content": rendered or {}, "category": request.category,
            "priority": request.priority.value, "source": request.source,
-           "status": DeliveryStatus.PENDING.value, "reason": None, "code": None}
+           "status": DeliveryStatus.QUEUED.value, "reason": None, "code": None}
     if not address:
         row.update(status=DeliveryStatus.SKIPPED.value, reason=f"no {addr_field}",
                    code="no_address")
@@ -59,6 +59,9 @@ def _message(row: dict[str, Any], request: CampaignRequest, channel: str,
                            enqueued_at=time.time())
 
 
+FIRST_CHUNK = 200  # a small first chunk: the first deliveries leave within moments
+
+
 async def fan_out(store: Store, settings: Settings, campaign_id: str, channel: str,
                   after_id: str | None = None, upto_id: str | None = None,
                   fault: FaultHook | None = None) -> FanoutReport:
@@ -69,37 +72,62 @@ async def fan_out(store: Store, settings: Settings, campaign_id: str, channel: s
     report = FanoutReport(channel)
     publisher = await open_publisher(settings, [channel])
     try:
-        chunks = directory.stream_recipients(store, request.audience, after_id=after_id,
-                                             upto_id=upto_id, chunk=settings.fanout_chunk)
-        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+        async for chunk in _chunks(store, request, after_id, upto_id, settings.fanout_chunk):
             rows = [_row(campaign_id, request, channel, r, addr,
                          compiled.render(channel, r, request.variables) if r.get(addr) else None)
                     for r in chunk]
-            await asyncio.to_thread(deliveries.insert_deliveries, store, rows, actor)
-            report.created += len(rows)
-            report.skipped += sum(1 for r in rows if r["status"] == DeliveryStatus.SKIPPED.value)
-            await _publish_pending(store, publisher, request, channel, campaign_id,
-                                   [r["recipient_id"] for r in rows], report, actor, fault)
+            to_publish = await asyncio.to_thread(_store_chunk, store, rows, actor, report)
+            await _publish(publisher, request, channel, campaign_id, to_publish, report, fault)
     finally:
         await publisher.amqp.close()
     return report
 
 
-async def _publish_pending(store: Store, publisher: ConfirmingPublisher,
-                           request: CampaignRequest, channel: str, campaign_id: str,
-                           recipient_ids: list[str], report: FanoutReport, actor: str,
-                           fault: FaultHook | None) -> None:
-    pending = await asyncio.to_thread(deliveries.pending_for, store, campaign_id, channel,
-                                      recipient_ids)
-    if not pending:
+async def _chunks(store: Store, request: CampaignRequest, after_id: str | None,
+                  upto_id: str | None, size: int):  # type: ignore[no-untyped-def]
+    """The segment's recipients: a small first chunk, then ``size`` at a time."""
+    chunk_size = min(FIRST_CHUNK, size)
+    while True:
+        pages = directory.stream_recipients(store, request.audience, after_id=after_id,
+                                            upto_id=upto_id, chunk=chunk_size)
+        chunk = await asyncio.to_thread(next, pages, None)
+        if not chunk:
+            return
+        yield chunk
+        after_id = chunk[-1]["id"]
+        if len(chunk) < chunk_size:
+            return
+        chunk_size = size
+
+
+def _store_chunk(store: Store, rows: list[dict[str, Any]], actor: str,
+                 report: FanoutReport) -> list[dict[str, Any]]:
+    """Insert what is new as ``queued``; return every row of the chunk still to publish.
+
+    A repeated run (a Prefect retry, or the flow again with the same key) finds its rows
+    already there and publishes again those not yet sent; the worker's claim absorbs copies.
+    """
+    known = deliveries.existing(store, [r["id"] for r in rows])
+    new = [r for r in rows if r["id"] not in known]
+    deliveries.insert_new(store, new, actor)
+    report.created += len(new)
+    report.skipped += sum(1 for r in new if r["status"] == DeliveryStatus.SKIPPED.value)
+    unsent = (DeliveryStatus.PENDING.value, DeliveryStatus.QUEUED.value)
+    return ([r for r in new if r["status"] == DeliveryStatus.QUEUED.value]
+            + [r for r in known.values() if r["status"] in unsent])
+
+
+async def _publish(publisher: ConfirmingPublisher, request: CampaignRequest, channel: str,
+                   campaign_id: str, rows: list[dict[str, Any]], report: FanoutReport,
+                   fault: FaultHook | None) -> None:
+    if not rows:
         return
-    await publisher.publish_all(_message(r, request, channel, campaign_id) for r in pending)
+    await publisher.publish_all(_message(r, request, channel, campaign_id) for r in rows)
     report.first_publish_at = report.first_publish_at or time.time()
-    report.published += len(pending)
+    report.published += len(rows)
     report.chunks += 1
     if fault is not None:
         fault(report.published)
-    await asyncio.to_thread(deliveries.mark_queued, store, [r["id"] for r in pending], actor)
 
 
 def lane_of(priority: Priority) -> str:

@@ -45,6 +45,29 @@ def redact(url: str) -> str:
         return "amqp://***"
 
 
+def describe(err: BaseException | str) -> str:
+    """The innermost cause of a failed connection, readable.
+
+    pika wraps it (``AMQPConnectionWorkflowFailed`` → ``AMQPConnectorTransportSetupError`` →
+    ``ssl.SSLCertVerificationError``) and the wrappers' ``str()`` is empty."""
+    seen: set[int] = set()
+    while isinstance(err, BaseException) and id(err) not in seen:
+        seen.add(id(err))
+        inner = getattr(err, "exceptions", None) or ()
+        nested = inner[-1] if inner else getattr(err, "exception", None)
+        if nested is None and err.args and isinstance(err.args[0], BaseException):
+            nested = err.args[0]  # pika.exceptions.AMQPConnectionError(workflow failure)
+        if not isinstance(nested, BaseException):
+            break
+        err = nested
+    if isinstance(err, ssl.SSLCertVerificationError):
+        return (f"TLS certificate verification failed ({err.verify_message}); check "
+                "CLARION_BROKER_CA_FILE and that the URL's host is named in the certificate")
+    if isinstance(err, BaseException):
+        return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    return str(err)
+
+
 class AsyncAmqp:
     """One pika AsyncioConnection and awaitable channel operations on it."""
 
@@ -64,7 +87,8 @@ class AsyncAmqp:
 
         def on_open_error(_conn: Any, err: BaseException | str) -> None:
             if not opened.done():
-                opened.set_exception(BrokerUnavailable(f"cannot connect to {redact(url)}: {err}"))
+                opened.set_exception(BrokerUnavailable(
+                    f"cannot connect to {redact(url)}: {describe(err)}"))
 
         def on_close(_conn: Any, reason: BaseException) -> None:
             if not closed.done():

@@ -33,6 +33,8 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
          as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
          timeout: float = typer.Option(3600, help="seconds to wait at most")) -> None:
     """Check a campaign request, then run the broadcast flow for it."""
+    warm = threading.Thread(target=_import_flow, daemon=True)  # Prefect's import is slow:
+    warm.start()                                               # overlap it with the checks
     request = load_request(request_file)
     settings, store = settings_and_store()
     try:
@@ -48,6 +50,10 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
         fail(f"the broadcast flow failed: {outcome['error']}", code=1)
     info = campaigns.get(store, campaign_id)
     _print_result(info, as_json)
+
+
+def _import_flow() -> None:
+    import clarion.flows.broadcast  # noqa: F401
 
 
 def _run_flow_in_background(request: CampaignRequest, wait: bool, timeout: float) -> dict[str, Any]:

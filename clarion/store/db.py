@@ -24,8 +24,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):  # type: ignore[no-untyped-def]
-        # take the write lock up front: no lock-upgrade deadlocks between processes
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # writers take the write lock up front (no lock-upgrade deadlocks between processes);
+        # readers (Store.read) take a WAL snapshot and never wait for writers
+        read = conn.get_execution_options().get("clarion_read")
+        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -68,8 +70,16 @@ class Store:
 
     @contextmanager
     def connect(self) -> Iterator:
+        """A write transaction."""
         with self.engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def read(self) -> Iterator:
+        """A read-only snapshot: on SQLite it never takes (or waits for) the write lock."""
+        with self.engine.connect().execution_options(clarion_read=True) as conn:
+            with conn.begin():
+                yield conn
 
 
 _STORES: dict[str, Store] = {}

@@ -71,11 +71,37 @@ def insert_deliveries(store: Store, rows: Sequence[dict[str, Any]], actor: str) 
             conn.execute(insert(E), events)
 
 
+def existing(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The rows among ``ids`` that exist already (a repeated fan-out), read without a lock."""
+    if not ids:
+        return {}
+    cols = (D.c.id, D.c.recipient_id, D.c.address, D.c.content, D.c.status)
+    with store.read() as conn:
+        rows = conn.execute(select(*cols).where(D.c.id.in_(list(ids))))
+        return {r.id: dict(r._mapping) for r in rows}
+
+
+def insert_new(store: Store, rows: Sequence[dict[str, Any]], actor: str) -> None:
+    """Insert deliveries known to be new, with their first event, in one transaction."""
+    if not rows:
+        return
+    at = now()
+    for r in rows:
+        r.setdefault("created_at", at)
+        r.setdefault("updated_at", at)
+        r.setdefault("attempts", 0)
+    with store.connect() as conn:
+        conn.execute(_insert_ignore(store), list(rows))
+        conn.execute(insert(E), [{"delivery_id": r["id"], "at": at, "status": r["status"],
+                                  "attempt": 0, "code": r.get("code"), "reason": r.get("reason"),
+                                  "actor": actor} for r in rows])
+
+
 def pending_for(store: Store, campaign_id: str, channel: str,
                 recipient_ids: Sequence[str]) -> list[dict[str, Any]]:
     """Deliveries of these recipients not yet handed to the broker."""
     cols = (D.c.id, D.c.recipient_id, D.c.address, D.c.content, D.c.created_at)
-    with store.connect() as conn:
+    with store.read() as conn:
         rows = conn.execute(select(*cols).where(
             D.c.campaign_id == campaign_id, D.c.channel == channel,
             D.c.recipient_id.in_(list(recipient_ids)), D.c.status == S.PENDING.value))
@@ -101,9 +127,11 @@ def claim(store: Store, ids: Sequence[str], redelivered: Sequence[str], actor: s
           ) -> dict[str, Claim]:
     """Take deliveries for sending.  Only pending/queued ones are taken, so a delivery that
     is already final, cancelled or being sent by someone else is left alone; a redelivered
-    message may also take one left ``sending`` by a worker that died."""
+    message may also take one left ``sending`` by a worker that died (that takeover is an
+    event; a first claim is not: the ``sent``/``failed`` event carries its attempt)."""
     at = now()
     taken: dict[str, Claim] = {}
+    takeovers: list[Claim] = []
     with store.connect() as conn:
         for group, states in ((list(set(ids) - set(redelivered)), CLAIMABLE),
                               (list(redelivered), CLAIMABLE + (S.SENDING.value,))):
@@ -114,10 +142,12 @@ def claim(store: Store, ids: Sequence[str], redelivered: Sequence[str], actor: s
                     .returning(D.c.id, D.c.attempts))
             for row in conn.execute(stmt):
                 taken[row.id] = Claim(row.id, row.attempts)
-        if taken:
+                if states != CLAIMABLE:
+                    takeovers.append(taken[row.id])
+        if takeovers:
             conn.execute(insert(E), [{"delivery_id": c.id, "at": at, "status": S.SENDING.value,
-                                      "attempt": c.attempts, "actor": actor}
-                                     for c in taken.values()])
+                                      "attempt": c.attempts, "reason": "redelivered",
+                                      "actor": actor} for c in takeovers])
     return taken
 
 
@@ -127,12 +157,17 @@ _RECORD = (update(D).where(D.c.id == bindparam("b_id")).values(
     updated_at=bindparam("b_at")))
 
 
-def record(store: Store, outcomes: Sequence[Outcome], actor: str) -> None:
-    """Write results and their events in one transaction (before the broker ack)."""
+def record(store: Store, outcomes: Sequence[Outcome], actor: str,
+           inbox_rows: Sequence[dict[str, Any]] = ()) -> None:
+    """Write results and their events in one transaction (before the broker ack), with the
+    in-app inbox rows of the deliveries sent to the inbox (so no row exists without its
+    ``sent``, and no ``sent`` without its row)."""
     if not outcomes:
         return
     at = now()
     with store.connect() as conn:
+        if inbox_rows:
+            conn.execute(_inbox_insert(store), [{"created_at": at, **r} for r in inbox_rows])
         conn.execute(_RECORD, [{"b_id": o.id, "b_status": o.status, "b_code": o.code,
                                 "b_reason": o.reason, "b_pmid": o.provider_message_id,
                                 "b_ms": o.duration_ms, "b_at": at} for o in outcomes])
@@ -146,10 +181,17 @@ def record(store: Store, outcomes: Sequence[Outcome], actor: str) -> None:
                          .values(attempts=D.c.attempts - 1))
 
 
+def _inbox_insert(store: Store):  # type: ignore[no-untyped-def]
+    from .models import InboxMessage
+    dialect = postgresql if store.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(InboxMessage.__table__).on_conflict_do_nothing(
+        index_elements=["delivery_id"])
+
+
 def counts(store: Store, campaign_id: str) -> dict[str, dict[str, int]]:
     """channel → status → count for one campaign."""
     out: dict[str, dict[str, int]] = {}
-    with store.connect() as conn:
+    with store.read() as conn:
         rows = conn.execute(select(D.c.channel, D.c.status, func.count()).where(
             D.c.campaign_id == campaign_id).group_by(D.c.channel, D.c.status))
         for channel, status, n in rows:
@@ -174,7 +216,7 @@ def skip_open(store: Store, campaign_id: str, reason: str, actor: str) -> int:
 
 
 def trace(store: Store, delivery_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    with store.connect() as conn:
+    with store.read() as conn:
         row = conn.execute(select(D).where(D.c.id == delivery_id)).first()
         events = conn.execute(select(E).where(E.c.delivery_id == delivery_id)
                               .order_by(E.c.id)).all()
@@ -186,7 +228,7 @@ def for_recipient(store: Store, recipient_id: str, limit: int = 50,
     q = select(D).where(D.c.recipient_id == recipient_id)
     if before is not None:
         q = q.where(D.c.created_at < before)
-    with store.connect() as conn:
+    with store.read() as conn:
         return [dict(r._mapping) for r in
                 conn.execute(q.order_by(D.c.created_at.desc(), D.c.id).limit(limit))]
 
@@ -194,7 +236,7 @@ def for_recipient(store: Store, recipient_id: str, limit: int = 50,
 def events_for(store: Store, delivery_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
     ids = list(delivery_ids)
     out: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-    with store.connect() as conn:
+    with store.read() as conn:
         for e in conn.execute(select(E).where(E.c.delivery_id.in_(ids)).order_by(E.c.id)):
             out[e.delivery_id].append(dict(e._mapping))
     return out

@@ -1,23 +1,32 @@
-"""The in-app inbox's storage: the worker hands this writer to the inbox channel."""
+"""The in-app inbox's storage.
+
+The inbox channel hands its rows to this writer; the worker then commits them in the same
+transaction as the deliveries' ``sent`` records (``deliveries.record(inbox_rows=…)``).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable
-
-from sqlalchemy.dialects import postgresql, sqlite
-
-from ..store.db import Store
-from ..store.models import InboxMessage, utcnow
+import threading
+from typing import Any
 
 
-def inbox_writer(store: Store) -> Callable[[list[dict[str, Any]]], None]:
-    dialect = postgresql if store.engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(InboxMessage.__table__).on_conflict_do_nothing(
-        index_elements=["delivery_id"])
+class InboxStash:
+    """Rows written by the inbox channel, waiting for the transaction that records them."""
 
-    def write(rows: list[dict[str, Any]]) -> None:
-        at = utcnow()
-        with store.connect() as conn:
-            conn.execute(stmt, [{"created_at": at, **r} for r in rows])
+    def __init__(self) -> None:
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
 
-    return write
+    def __call__(self, rows: list[dict[str, Any]]) -> None:
+        with self._lock:
+            for row in rows:
+                self._rows[row["delivery_id"]] = row
+
+    def take(self, delivery_ids: list[str]) -> list[dict[str, Any]]:
+        with self._lock:
+            return [row for i in delivery_ids if (row := self._rows.pop(i, None)) is not None]
+
+    def drop(self, delivery_ids: list[str]) -> None:
+        with self._lock:
+            for i in delivery_ids:
+                self._rows.pop(i, None)

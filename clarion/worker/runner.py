@@ -32,7 +32,7 @@ from ..store import deliveries
 from ..store.db import Store
 from .acks import AckTracker
 from .decide import decide
-from .inbox_writer import inbox_writer
+from .inbox_writer import InboxStash
 from .ratelimit import Limiter
 
 log = logging.getLogger("clarion.worker")
@@ -101,7 +101,9 @@ class Worker:
         self.buffers: dict[str, deque[Item]] = {lane: deque() for lane in LANES}
         self.wakeup = asyncio.Event()
         self.stopping = asyncio.Event()
-        self.db = ThreadPoolExecutor(max_workers=2, thread_name_prefix="clarion-db")
+        # one database thread: this worker's transactions never wait for each other
+        self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clarion-db")
+        self.inbox = InboxStash()
         self.slots = asyncio.Semaphore(4)  # batches in flight
         self.in_flight: set[asyncio.Task] = set()
         self.paused_until: dict[str, float] = {}
@@ -112,7 +114,7 @@ class Worker:
     # ---- start and stop ---------------------------------------------------------------------
 
     def build_adapters(self) -> None:
-        deps = ChannelDeps(inbox_writer=inbox_writer(self.store))
+        deps = ChannelDeps(inbox_writer=self.inbox)
         names = self.wanted or list(channel_specs(self.settings))
         for name in names:
             try:
@@ -375,7 +377,10 @@ class Worker:
         attempts = {i: c.attempts for i, c in claims.items() if i in messages}
         d = decide(messages, attempts, results, self.settings.retry_delays,
                    self.settings.max_attempts, round(elapsed_ms / max(len(items), 1), 3))
-        await self._db(deliveries.record, self.store, d.record, self.worker_id)
+        sent = [r.id for r in d.record if r.status == "sent"]
+        inbox_rows = self.inbox.take(sent)
+        self.inbox.drop(list(messages))  # rows of deliveries that were not sent
+        await self._db(deliveries.record, self.store, d.record, self.worker_id, inbox_rows)
         await self._publish_retries(items[0].session, d.retry)
         self._observe(channel, d, messages)
         if d.stopped_for:
