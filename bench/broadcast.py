@@ -60,8 +60,6 @@ NOTICE = REPO / "clarion" / "demo" / "notice.json"
 # around the database phases (lock wait at BEGIN, body, commit) and dumps them at exit.
 
 def _probe_main(out: str, argv: list[str]) -> None:
-    patches = [x for x in os.environ.get("BENCH_PATCHES", "").split(",") if x]
-    _apply_patches(patches)
     if out != "-":
         _install_timers(out)
     sys.argv = ["clarion", *argv]
@@ -127,14 +125,9 @@ def _install_timers(out: str) -> None:
                 local.op = prev
         return wrapper
 
-    for name in ("claim", "record", "insert_deliveries", "pending_for", "mark_queued", "counts"):
+    for name in ("claim", "record", "insert_new", "existing", "counts"):
         setattr(deliveries, name, labelled(name, getattr(deliveries, name)))
     from clarion.worker import runner
-    original_writer = runner.inbox_writer
-
-    def inbox_writer(store):  # type: ignore[no-untyped-def]
-        return labelled("inbox_write", original_writer(store))
-    runner.inbox_writer = inbox_writer
     from clarion import directory
     original_stream = directory.stream_recipients
 
@@ -172,214 +165,6 @@ def _install_timers(out: str) -> None:
 
 
 _LOCAL = threading.local()
-PATCHES = ("reads", "one-writer", "inbox-in-record", "no-queued-events", "lean-sql")
-
-
-def _apply_patches(patches: list[str]) -> None:
-    """Private trials of proposed changes (the real code is the lead's): see BENCHMARKS.md.
-
-    reads            pure reads (recipient pages, pending_for, counts) without BEGIN IMMEDIATE
-    one-writer       one database thread per worker process, inbox writes on it too
-    inbox-in-record  inbox rows inserted in the same transaction as the results
-    no-queued-events mark_queued as one UPDATE, without an event row per delivery
-    lean-sql         claim/record (SQLite) as plain driver SQL with parameters built before
-                     the transaction: how much of the lock hold is SQLAlchemy's per-row work
-    """
-    import contextlib
-
-    from clarion.store import db as dbmod
-    from clarion.store import deliveries
-    unknown = set(patches) - set(PATCHES)
-    if unknown:
-        raise SystemExit(f"unknown patches: {unknown}")
-    local = _LOCAL
-    if "reads" in patches:
-        # SQLAlchemy 2 autobegins on the first execute, which fires the store's "begin"
-        # listener (BEGIN IMMEDIATE) even without conn.begin(); so the listener itself is
-        # replaced by one that starts a deferred transaction for connections marked as reads.
-        from sqlalchemy import event
-
-        def _sqlite_pragmas(engine):  # type: ignore[no-untyped-def]
-            @event.listens_for(engine, "connect")
-            def _connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-                dbapi_conn.isolation_level = None
-                cur = dbapi_conn.cursor()
-                for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=60000",
-                               "foreign_keys=ON"):
-                    cur.execute(f"PRAGMA {pragma}")
-                cur.close()
-
-            @event.listens_for(engine, "begin")
-            def _begin(conn):  # type: ignore[no-untyped-def]
-                read = conn.get_execution_options().get("clarion_read")
-                conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
-        dbmod._sqlite_pragmas = _sqlite_pragmas
-        original_connect = dbmod.Store.connect
-
-        @contextlib.contextmanager
-        def connect(self):  # type: ignore[no-untyped-def]
-            if getattr(local, "read", False) and self.is_sqlite:
-                with self.engine.connect().execution_options(clarion_read=True) as conn:
-                    yield conn  # deferred: a WAL snapshot, never the write lock
-                return
-            with original_connect(self) as conn:
-                yield conn
-        dbmod.Store.connect = connect  # type: ignore[method-assign]
-
-        def reading(fn):  # type: ignore[no-untyped-def]
-            def wrapper(*a, **k):  # type: ignore[no-untyped-def]
-                prev = getattr(local, "read", False)
-                local.read = True
-                try:
-                    return fn(*a, **k)
-                finally:
-                    local.read = prev
-            return wrapper
-        deliveries.pending_for = reading(deliveries.pending_for)
-        deliveries.counts = reading(deliveries.counts)
-        from clarion import directory
-        original_stream = directory.stream_recipients
-
-        def stream_recipients(*a, **k):  # type: ignore[no-untyped-def]
-            gen = original_stream(*a, **k)
-            step = reading(lambda: next(gen, None))
-            while (chunk := step()) is not None:
-                yield chunk
-        directory.stream_recipients = stream_recipients
-    if "one-writer" in patches:
-        from concurrent.futures import ThreadPoolExecutor
-
-        from clarion.channels import inbox as inbox_mod
-        from clarion.worker import runner
-        shared = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clarion-db")
-        original_init = runner.Worker.__init__
-
-        def __init__(self, *a, **k):  # type: ignore[no-untyped-def]
-            original_init(self, *a, **k)
-            self.db = shared
-
-        class _Asyncio:
-            def __getattr__(self, name):  # type: ignore[no-untyped-def]
-                import asyncio
-                return getattr(asyncio, name)
-
-            @staticmethod
-            async def to_thread(fn, *args):  # type: ignore[no-untyped-def]
-                import asyncio
-                return await asyncio.get_running_loop().run_in_executor(shared, fn, *args)
-        runner.Worker.__init__ = __init__  # type: ignore[method-assign]
-        inbox_mod.asyncio = _Asyncio()  # type: ignore[assignment]
-    if "inbox-in-record" in patches:
-        from sqlalchemy import insert
-
-        from clarion.store.models import InboxMessage
-        from clarion.worker import runner
-        stash: dict[str, dict] = {}
-        stash_lock = threading.Lock()
-
-        def inbox_writer(store):  # type: ignore[no-untyped-def]
-            def write(rows):  # type: ignore[no-untyped-def]
-                with stash_lock:
-                    for r in rows:
-                        stash[r["delivery_id"]] = r
-            return write
-        runner.inbox_writer = inbox_writer
-        stmt = insert(InboxMessage.__table__).prefix_with("OR IGNORE")
-
-        def record(store, outcomes, actor):  # type: ignore[no-untyped-def]
-            # deliveries.record, plus the inbox rows of these outcomes, in one transaction
-            if not outcomes:
-                return
-            with stash_lock:
-                rows = [stash.pop(o.id) for o in outcomes if o.id in stash]
-            at = deliveries.now()
-            with store.connect() as conn:
-                if rows:
-                    conn.execute(stmt, [{"created_at": at, **r} for r in rows])
-                conn.execute(deliveries._RECORD, [
-                    {"b_id": o.id, "b_status": o.status, "b_code": o.code,
-                     "b_reason": o.reason, "b_pmid": o.provider_message_id,
-                     "b_ms": o.duration_ms, "b_at": at} for o in outcomes])
-                conn.execute(insert(deliveries.E), [
-                    {"delivery_id": o.id, "at": at, "status": o.status, "attempt": o.attempt,
-                     "code": o.code, "reason": o.reason, "duration_ms": o.duration_ms,
-                     "actor": actor} for o in outcomes])
-        deliveries.record = record
-    if "no-queued-events" in patches:
-        from sqlalchemy import update
-
-        from clarion.store.deliveries import D, S, now
-
-        def mark_queued(store, ids, actor):  # type: ignore[no-untyped-def]
-            if not ids:
-                return 0
-            with store.connect() as conn:
-                return conn.execute(update(D).where(D.c.id.in_(list(ids)),
-                                                    D.c.status == S.PENDING.value)
-                                    .values(status=S.QUEUED.value, updated_at=now())).rowcount
-        deliveries.mark_queued = mark_queued
-    if "lean-sql" in patches:
-        _lean_sql(deliveries, stash_for_record=locals().get("stash"),
-                  stash_lock=locals().get("stash_lock"))
-
-
-def _lean_sql(deliveries, stash_for_record=None, stash_lock=None):  # type: ignore[no-untyped-def]
-    """claim and record as driver SQL (SQLite), parameters prepared outside the lock."""
-    from clarion.store.deliveries import CLAIMABLE, Claim, S
-
-    def stamp():  # type: ignore[no-untyped-def]
-        return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-    ev_sql = ("INSERT INTO delivery_events (delivery_id, at, status, attempt, code, reason, "
-              "duration_ms, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-    original_claim, original_record = deliveries.claim, deliveries.record
-
-    def claim(store, ids, redelivered, actor):  # type: ignore[no-untyped-def]
-        if not store.is_sqlite:
-            return original_claim(store, ids, redelivered, actor)
-        at = stamp()
-        groups = [(g, st) for g, st in ((list(set(ids) - set(redelivered)), CLAIMABLE),
-                                        (list(redelivered), CLAIMABLE + (S.SENDING.value,))) if g]
-        taken = {}
-        with store.connect() as conn:
-            for group, states in groups:
-                sql = (f"UPDATE deliveries SET status='sending', attempts=attempts+1, "
-                       f"updated_at=? WHERE id IN ({','.join('?' * len(group))}) AND status IN "
-                       f"({','.join('?' * len(states))}) RETURNING id, attempts")
-                for row in conn.exec_driver_sql(sql, (at, *group, *states)):
-                    taken[row[0]] = Claim(row[0], row[1])
-            if taken:
-                conn.exec_driver_sql(ev_sql, [(c.id, at, "sending", c.attempts, None, None, None,
-                                               actor) for c in taken.values()])
-        return taken
-
-    rec_sql = ("UPDATE deliveries SET status=?, code=?, reason=?, provider_message_id=?, "
-               "duration_ms=?, updated_at=? WHERE id=?")
-
-    def record(store, outcomes, actor):  # type: ignore[no-untyped-def]
-        if not store.is_sqlite:
-            return original_record(store, outcomes, actor)
-        if not outcomes:
-            return
-        at = stamp()
-        rows = []
-        if stash_for_record is not None:
-            with stash_lock:
-                rows = [stash_for_record.pop(o.id) for o in outcomes if o.id in stash_for_record]
-        inbox = [(at, r["delivery_id"], r["recipient_id"], r["category"], r["title"], r["body"],
-                  r["url"]) for r in rows]
-        upd = [(o.status, o.code, o.reason, o.provider_message_id, o.duration_ms, at, o.id)
-               for o in outcomes]
-        evs = [(o.id, at, o.status, o.attempt, o.code, o.reason, o.duration_ms, actor)
-               for o in outcomes]
-        with store.connect() as conn:
-            if inbox:
-                conn.exec_driver_sql(
-                    "INSERT OR IGNORE INTO inbox_messages (created_at, delivery_id, recipient_id,"
-                    " category, title, body, url) VALUES (?, ?, ?, ?, ?, ?, ?)", inbox)
-            conn.exec_driver_sql(rec_sql, upd)
-            conn.exec_driver_sql(ev_sql, evs)
-    deliveries.claim, deliveries.record = claim, record
 
 
 # ---- processes and sampling ------------------------------------------------------------------
@@ -593,7 +378,7 @@ class Bench:
         result: dict[str, Any] = {"label": label, "recipients": recipients, "workers": workers,
                                   "metrics": metrics, "channels": channels, "namespace": ns,
                                   "data_dir": str(root), "loadavg_before": os.getloadavg(),
-                                  "env": dict(args.env), "patch": args.patch}
+                                  "env": dict(args.env)}
         sampler = Sampler()
         try:
             db_url = self.db_url_for(root, tag)
@@ -610,7 +395,6 @@ class Bench:
                 str(root / "sms.jsonl")])
             gateway_pid = procs.children[-1][1].pid
             env = {**self.base_env, "CLARION_DATA_DIR": str(root), "CLARION_DATABASE_URL": db_url,
-                   "BENCH_PATCHES": args.patch or "",
                    "CLARION_SMS_GATEWAY_URL": sms_url, "CLARION_BROKER_NAMESPACE": ns,
                    **dict(args.env)}
             metric_ports = []
@@ -762,8 +546,8 @@ class Bench:
                 shutil.rmtree(root, ignore_errors=True)
 
     def _clarion_cmd(self, root: Path, name: str, argv: list[str]) -> list[str]:
-        if self.args.probe or self.args.patch:
-            out = str(root / "logs" / f"{name}.probe.json") if self.args.probe else "-"
+        if self.args.probe:
+            out = str(root / "logs" / f"{name}.probe.json")
             return [sys.executable, str(HERE), "--_probe", out, "--", *argv]
         return [str(BIN / "clarion"), *argv]
 
@@ -1080,9 +864,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
     p.add_argument("--probe", action="store_true",
                    help="run workers and CLI through an instrumented entry point (DB timers)")
-    p.add_argument("--patch", default="",
-                   help="private trials of proposed changes, comma-separated: "
-                        + ", ".join(PATCHES) + " (workers and CLI run through this file)")
     p.add_argument("--keep", action="store_true", help="keep data dirs and logs under /tmp")
     p.add_argument("--json-out", default=None,
                    help="results file (default bench/results/broadcast-<time>.json)")

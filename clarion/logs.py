@@ -29,7 +29,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {"time": self.formatTime(record), "level": record.levelname,
                  "logger": record.name, "message": scrub(record.getMessage())}
-        for key in ("campaign_id", "delivery_id", "channel"):
+        for key in ("campaign_id", "delivery_id", "channel", "code", "attempt"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:

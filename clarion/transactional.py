@@ -149,7 +149,7 @@ def _rows(settings: Settings, p: Plan, message_id: str, source: str) -> list[dic
                    "campaign_id": None, "message_id": message_id,
                    "recipient_id": person["id"], "channel": channel, "address": address,
                    "content": {}, "category": req.category, "priority": req.priority.value,
-                   "source": source, "status": DeliveryStatus.PENDING.value,
+                   "source": source, "status": DeliveryStatus.QUEUED.value,
                    "reason": None, "code": None}  # same keys in every row (executemany)
             if not address:
                 row.update(status=DeliveryStatus.SKIPPED.value, reason=f"no {field}",
@@ -171,21 +171,23 @@ def _render(p: Plan, channel: str, person: dict[str, Any]) -> dict[str, str]:
         raise Rejected(exc.field, exc.message) from exc
 
 
-def _record_message(store: Store, message: dict[str, Any], audit: dict[str, Any] | None) -> None:
-    """The message row and its audit entry, in one transaction; a repeat changes nothing."""
-    with store.session() as s:
-        if s.get(Message, message["id"]) is not None:
-            return
-        s.add(Message(**message))
-        if audit is not None:
-            s.execute(insert(AuditEntry), [audit])
-
-
-def _pending(store: Store, message_id: str) -> list[dict[str, Any]]:
-    with store.connect() as conn:
-        rows = conn.execute(select(D).where(D.c.message_id == message_id,
-                                            D.c.status == DeliveryStatus.PENDING.value))
-        return [dict(r._mapping) for r in rows]
+def _store_message(store: Store, rows: list[dict[str, Any]], message: dict[str, Any],
+                   audit: dict[str, Any] | None, actor: str) -> list[dict[str, Any]]:
+    """Deliveries (as ``queued``), the message row and its audit entry in one transaction;
+    returns the deliveries still to publish.  A repeat (same message id) inserts nothing and
+    publishes again only what was not sent yet: the worker's claim absorbs the copies."""
+    known = deliveries.existing(store, [r["id"] for r in rows])
+    new = [r for r in rows if r["id"] not in known]
+    if new or not known:
+        with store.session() as s:
+            deliveries.insert_new_in(s.connection(), store, new, actor)
+            if s.get(Message, message["id"]) is None:
+                s.add(Message(**message))
+                if audit is not None:
+                    s.execute(insert(AuditEntry), [audit])
+    unsent = (DeliveryStatus.PENDING.value, DeliveryStatus.QUEUED.value)
+    return ([r for r in new if r["status"] == DeliveryStatus.QUEUED.value]
+            + [r for r in known.values() if r["status"] in unsent])
 
 
 def _queue_message(row: dict[str, Any]) -> DeliveryMessage:
@@ -199,19 +201,16 @@ def _queue_message(row: dict[str, Any]) -> DeliveryMessage:
 async def deliver(store: Store, settings: Settings, publisher: ConfirmingPublisher, p: Plan,
                   message_id: str, *, key_id: str | None = None, source: str = "api",
                   audit: dict[str, Any] | None = None) -> int:
-    """Insert, publish (with confirms) and mark queued; returns how many deliveries exist."""
+    """Record (one transaction) then publish with confirms; returns how many deliveries."""
     rows = _rows(settings, p, message_id, source)  # renders: may still raise Rejected
     actor = f"message:{message_id}"
-    await asyncio.to_thread(deliveries.insert_deliveries, store, rows, actor)
     message = {"id": message_id, "api_key_id": key_id, "source": source,
                "category": p.request.category, "priority": p.request.priority.value,
                "channels": {"names": p.request.channels}, "recipients": len(p.recipients),
                "deliveries": len(rows)}
-    await asyncio.to_thread(_record_message, store, message, audit)
-    pending = await asyncio.to_thread(_pending, store, message_id)
-    if pending:
-        await publisher.publish_all(_queue_message(r) for r in pending)
-        await asyncio.to_thread(deliveries.mark_queued, store, [r["id"] for r in pending], actor)
+    to_publish = await asyncio.to_thread(_store_message, store, rows, message, audit, actor)
+    if to_publish:
+        await publisher.publish_all(_queue_message(r) for r in to_publish)
     return len(rows)
 
 

@@ -50,27 +50,6 @@ def _insert_ignore(store: Store):
     return dialect.insert(D).on_conflict_do_nothing()
 
 
-def insert_deliveries(store: Store, rows: Sequence[dict[str, Any]], actor: str) -> None:
-    """Insert new deliveries (ignoring ones that exist) and their first event."""
-    if not rows:
-        return
-    at = now()
-    for r in rows:
-        r.setdefault("created_at", at)
-        r.setdefault("updated_at", at)
-        r.setdefault("attempts", 0)
-    with store.connect() as conn:
-        conn.execute(_insert_ignore(store), list(rows))
-        # events only for rows that are new: a repeat finds its first event already there
-        existing = set(conn.execute(select(E.c.delivery_id).where(
-            E.c.delivery_id.in_([r["id"] for r in rows]))).scalars())
-        events = [{"delivery_id": r["id"], "at": at, "status": r["status"], "attempt": 0,
-                   "reason": r.get("reason"), "actor": actor}
-                  for r in rows if r["id"] not in existing]
-        if events:
-            conn.execute(insert(E), events)
-
-
 def existing(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The rows among ``ids`` that exist already (a repeated fan-out), read without a lock."""
     if not ids:
@@ -83,6 +62,13 @@ def existing(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 def insert_new(store: Store, rows: Sequence[dict[str, Any]], actor: str) -> None:
     """Insert deliveries known to be new, with their first event, in one transaction."""
+    if rows:
+        with store.connect() as conn:
+            insert_new_in(conn, store, rows, actor)
+
+
+def insert_new_in(conn: Any, store: Store, rows: Sequence[dict[str, Any]], actor: str) -> None:
+    """The same, inside the caller's transaction."""
     if not rows:
         return
     at = now()
@@ -90,37 +76,10 @@ def insert_new(store: Store, rows: Sequence[dict[str, Any]], actor: str) -> None
         r.setdefault("created_at", at)
         r.setdefault("updated_at", at)
         r.setdefault("attempts", 0)
-    with store.connect() as conn:
-        conn.execute(_insert_ignore(store), list(rows))
-        conn.execute(insert(E), [{"delivery_id": r["id"], "at": at, "status": r["status"],
-                                  "attempt": 0, "code": r.get("code"), "reason": r.get("reason"),
-                                  "actor": actor} for r in rows])
-
-
-def pending_for(store: Store, campaign_id: str, channel: str,
-                recipient_ids: Sequence[str]) -> list[dict[str, Any]]:
-    """Deliveries of these recipients not yet handed to the broker."""
-    cols = (D.c.id, D.c.recipient_id, D.c.address, D.c.content, D.c.created_at)
-    with store.read() as conn:
-        rows = conn.execute(select(*cols).where(
-            D.c.campaign_id == campaign_id, D.c.channel == channel,
-            D.c.recipient_id.in_(list(recipient_ids)), D.c.status == S.PENDING.value))
-        return [dict(r._mapping) for r in rows]
-
-
-def mark_queued(store: Store, ids: Sequence[str], actor: str) -> int:
-    """pending → queued, after the broker confirmed them; returns how many moved."""
-    if not ids:
-        return 0
-    at = now()
-    with store.connect() as conn:
-        moved = list(conn.execute(
-            update(D).where(D.c.id.in_(list(ids)), D.c.status == S.PENDING.value)
-            .values(status=S.QUEUED.value, updated_at=at).returning(D.c.id)).scalars())
-        if moved:
-            conn.execute(insert(E), [{"delivery_id": i, "at": at, "status": S.QUEUED.value,
-                                      "attempt": 0, "actor": actor} for i in moved])
-    return len(moved)
+    conn.execute(_insert_ignore(store), list(rows))
+    conn.execute(insert(E), [{"delivery_id": r["id"], "at": at, "status": r["status"],
+                              "attempt": 0, "code": r.get("code"), "reason": r.get("reason"),
+                              "actor": actor} for r in rows])
 
 
 def claim(store: Store, ids: Sequence[str], redelivered: Sequence[str], actor: str

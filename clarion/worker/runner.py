@@ -423,6 +423,11 @@ class Worker:
                 hist.observe(max(0.0, now - messages[rec.id].enqueued_at))
             if rec.status == "failed" and rec.code:
                 metrics.PROVIDER_ERRORS.labels(channel, "permanent", rec.code).inc()
+            if rec.status != "sent":  # failures and retries are worth a line; sends are counted
+                msg = messages[rec.id]
+                log.info("delivery %s: %s", rec.status, rec.reason or rec.code or "",
+                         extra={"delivery_id": rec.id, "campaign_id": msg.campaign_id,
+                                "channel": channel, "code": rec.code, "attempt": rec.attempt})
 
 
 def _ca(settings: Settings) -> str | None:
