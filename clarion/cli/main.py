@@ -79,6 +79,8 @@ def worker(channels: Optional[str] = typer.Option(None, help="comma-separated ch
 @app.command("serve")
 def serve() -> None:
     """Serve the Prefect deployments in this process (one-process alternative to prefect.yaml)."""
+    import os
+    os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")  # start runs within ~1 s
     from ..flows.serve import serve_deployments
     serve_deployments()
 
