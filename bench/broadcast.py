@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Broadcast benchmark: one campaign to N recipients over SMS (gateway) + inbox, K workers.
+"""Broadcast benchmark: one campaign to N recipients over SMS + inbox (+ WeCom), K workers.
 
 Everything runs as it would for staff on one machine: a fresh data dir under /tmp, the
 sample campus imported with ``clarion.directory.import_csv``, the capture SMS gateway as its
@@ -28,6 +28,13 @@ See docs/BENCHMARKS.md for results and how to read them.
     python bench/broadcast.py --env CLARION_WORKER_BATCH_SIZE=400 --workers 3
     python bench/broadcast.py --profile                      # py-spy on worker-0 and the CLI
     python bench/broadcast.py --probe                        # time DB phases inside processes
+    python bench/broadcast.py --ab CLARION_SQLITE_WRITER_QUEUE=off --repeat 3  # A/B, ABBA order
+    python bench/broadcast.py --scenario emergency           # 50,000 × (Aliyun SMS + WeCom + inbox)
+
+The emergency scenario sends one identical alert (priority ``emergency``, the urgent lane) over
+the Aliyun SMS and WeCom application fakes of ``tests/providers`` (which check signatures,
+tokens and batch limits) and the inbox, so SMS and WeCom go out in provider-sized batches of
+1,000; "gateway" figures then count what the fakes accepted.
 """
 
 from __future__ import annotations
@@ -97,7 +104,8 @@ def _install_timers(out: str) -> None:
                 yield conn
                 add(f"db.{op}.read", time.perf_counter() - t1)
             return
-        with self.engine.connect() as conn:
+        turn = getattr(self, "_write_turn", contextlib.nullcontext)  # the writer queue
+        with turn(), self.engine.connect() as conn:
             conn.begin()
             t1 = time.perf_counter()
             add(f"db.{op}.begin(lock wait)", t1 - t0)
@@ -305,6 +313,84 @@ def _listed_queues(ns: str) -> list[str]:
     return [line.strip() for line in out.splitlines() if line.strip().startswith(ns + ".")]
 
 
+# ---- where deliveries land: the capture gateway, or the provider fakes ----------------------
+
+class GatewayTarget:
+    """The notice scenario: the capture SMS gateway as its own process (JSON lines with ``t``)."""
+
+    def __init__(self, procs: Any, root: Path):
+        self.root = root
+        self.url = procs.start_ready("sms-gateway", [
+            "-m", "clarion.demo.capture", "sms", "--port", "0", "--out", str(root / "sms.jsonl")])
+        self.pid: int | None = procs.children[-1][1].pid
+        self.env = {"CLARION_SMS_GATEWAY_URL": self.url}
+        self.stats: Any = None
+
+    def before_stop(self) -> None:
+        self.stats = _get_json(self.url.rsplit("/", 1)[0] + "/stats")
+
+    def landed(self) -> tuple[list[str], float | None]:
+        """(an id per delivery received, possibly repeated; the first one's arrival time)."""
+        lines = _read_jsonl(self.root / "sms.jsonl")
+        return [r["id"] for r in lines], min((r["t"] for r in lines), default=None)
+
+    def close(self) -> None:
+        pass
+
+
+class ProviderFakesTarget:
+    """The emergency scenario: Aliyun SMS and WeCom application fakes (``tests/providers``),
+    served from threads of this process, checking signatures, tokens and batch limits as
+    the providers do."""
+
+    def __init__(self) -> None:
+        if str(REPO) not in sys.path:
+            sys.path.insert(0, str(REPO))
+        from tests.providers.fake_aliyun_sms import FakeAliyunSms
+        from tests.providers.fake_wecom_app import FakeWecomApp
+        from tests.providers.test_aliyun_sms import KEY_ID, SECRET as ALIYUN_SECRET
+        from tests.providers.test_wecom_app import AGENT, CORP, SECRET as WECOM_SECRET
+        self.aliyun = FakeAliyunSms(KEY_ID, ALIYUN_SECRET).start()
+        self.wecom = FakeWecomApp(CORP, WECOM_SECRET, AGENT).start()
+        self.pid = None
+        self.env = {"CLARION_CHANNELS": json.dumps({
+            "sms": {"type": "aliyun_sms", "access_key_id": KEY_ID,
+                    "access_key_secret": ALIYUN_SECRET, "sign_name": "Clarion",
+                    "template_code": "SMS_100001", "endpoint": self.aliyun.base_url},
+            "wecom": {"type": "wecom_app", "corp_id": CORP, "secret": WECOM_SECRET,
+                      "agent_id": AGENT, "base_url": self.wecom.base_url}})}
+        self.stats: Any = None
+
+    def before_stop(self) -> None:
+        calls = self.aliyun.calls_of("send") + self.wecom.calls_of("send")
+        self.stats = {"provider_calls": {"aliyun_sms": len(self.aliyun.calls_of("send")),
+                                         "wecom_app": len(self.wecom.calls_of("send")),
+                                         "wecom_token": len(self.wecom.calls_of("token"))},
+                      "calls_total": len(calls)}
+
+    def landed(self) -> tuple[list[str], float | None]:
+        ids = ([f"sms:{s['number']}" for s in self.aliyun.sent]
+               + [f"wecom:{u}" for u, _ in self.wecom.delivered])
+        times = [c["at"] for c in self.aliyun.calls_of("send") + self.wecom.calls_of("send")]
+        return ids, min(times, default=None)
+
+    def close(self) -> None:
+        self.aliyun.close()
+        self.wecom.close()
+
+
+EMERGENCY = {
+    "name": "Fire alarm", "category": "security", "priority": "emergency",
+    "audience": {"everyone": True}, "channels": ["sms", "wecom", "inbox"],
+    "content": {
+        "default": {"title": "Fire alarm in {{ building }}",
+                    "body": "Fire alarm in {{ building }}. Leave the building now by the "
+                            "nearest exit and do not use the lifts."},
+        "sms": {"text": "[Campus Security] Fire alarm in {{ building }}: leave now by the "
+                        "nearest exit, no lifts."}},
+    "variables": {"building": "the Library"}, "source": "security-office"}
+
+
 # ---- one run ---------------------------------------------------------------------------------
 
 class Bench:
@@ -359,7 +445,8 @@ class Bench:
         sep = "&" if "?" in url else "?"
         return f"{url}{sep}options=-csearch_path%3D{schema}"
 
-    def run_once(self, recipients: int, workers: int, metrics: bool, label: str) -> dict:
+    def run_once(self, recipients: int, workers: int, metrics: bool, label: str,
+                 extra_env: dict[str, str] | None = None) -> dict:
         from clarion import campaigns
         from clarion.demo.campus import write_campus_csv
         from clarion.demo.processes import Processes, free_port
@@ -378,8 +465,9 @@ class Bench:
         result: dict[str, Any] = {"label": label, "recipients": recipients, "workers": workers,
                                   "metrics": metrics, "channels": channels, "namespace": ns,
                                   "data_dir": str(root), "loadavg_before": os.getloadavg(),
-                                  "env": dict(args.env)}
+                                  "env": {**dict(args.env), **(extra_env or {})}}
         sampler = Sampler()
+        target_box: list[Any] = [None]
         try:
             db_url = self.db_url_for(root, tag)
             t = time.time()
@@ -390,13 +478,11 @@ class Bench:
             result["import_seconds"] = round(time.time() - t, 2)
             result["imported"] = report.loaded
 
-            sms_url = procs.start_ready("sms-gateway", [
-                "-m", "clarion.demo.capture", "sms", "--port", "0", "--out",
-                str(root / "sms.jsonl")])
-            gateway_pid = procs.children[-1][1].pid
+            target = target_box[0] = (ProviderFakesTarget() if args.scenario == "emergency"
+                                      else GatewayTarget(procs, root))
             env = {**self.base_env, "CLARION_DATA_DIR": str(root), "CLARION_DATABASE_URL": db_url,
-                   "CLARION_SMS_GATEWAY_URL": sms_url, "CLARION_BROKER_NAMESPACE": ns,
-                   **dict(args.env)}
+                   **target.env, "CLARION_BROKER_NAMESPACE": ns,
+                   **dict(args.env), **(extra_env or {})}
             metric_ports = []
             worker_pids = []
             for i in range(workers):
@@ -407,7 +493,8 @@ class Bench:
                     cmd += ["--metrics-port", str(port)]
                 worker_pids.append(procs.start(f"worker-{i}", cmd, env=env).pid)
             self._wait_consuming(procs, root, workers)
-            sampler.watch("gateway", gateway_pid)
+            if target.pid:
+                sampler.watch("gateway", target.pid)
             for i, pid in enumerate(worker_pids):
                 sampler.watch(f"worker-{i}", pid)
             if self.rabbit_pid:
@@ -418,7 +505,8 @@ class Bench:
             if args.profile:
                 profilers.append(self._pyspy(procs, root, "worker-0", worker_pids[0]))
 
-            request = json.loads(NOTICE.read_text())
+            request = (json.loads(json.dumps(EMERGENCY)) if args.scenario == "emergency"
+                       else json.loads(NOTICE.read_text()))
             request.update(channels=channels, idempotency_key=f"bench-{ns}",
                            name=f"Benchmark {label}")
             request["content"] = {k: v for k, v in request["content"].items()
@@ -483,7 +571,7 @@ class Bench:
             result["wall_s"] = round(time.time() - t0, 1)
             times = self._db_times(reader)
             result["flow_timeline_s"] = self._flow_timeline(reader, campaign_id, t0)
-            stats = _get_json(sms_url.rsplit("/", 1)[0] + "/stats")
+            target.before_stop()
             # stop workers (SIGTERM: drain) and the gateway (flushes its file)
             if args.probe:
                 for name, p in procs.children:
@@ -493,9 +581,8 @@ class Bench:
             procs.stop_all()
             for prof in profilers:
                 prof.wait(timeout=60)
-            lines = _read_jsonl(root / "sms.jsonl")
-            ids = {r["id"] for r in lines}
-            first_gw = min((r["t"] for r in lines), default=None)
+            lines, first_gw = target.landed()
+            ids = set(lines)
             last_final = times["last_final"]
             marks = [x for x in (times["first_queued"], times["first_sending"]) if x is not None]
             first_publish = min(marks) if marks else None
@@ -514,7 +601,7 @@ class Bench:
                 "rate_from_publish": _r(expected / (last_final - first_publish), 0)
                 if first_publish else None,
                 "gateway_lines": len(lines), "gateway_distinct": len(ids),
-                "duplicates": len(lines) - len(ids), "gateway_stats": stats,
+                "duplicates": len(lines) - len(ids), "gateway_stats": target.stats,
                 "peak_rss_mb": {k: round(v / 2**20, 1) for k, v in sorted(sampler.peak.items())},
                 "cpu_s": {k: round(v, 1) for k, v in sorted(sampler.cpu.items())},
                 "run_cpu_s": round(sum(sampler.cpu.values()), 1),
@@ -537,6 +624,8 @@ class Bench:
         finally:
             sampler.stop()
             procs.stop_all()
+            if target_box[0] is not None:
+                target_box[0].close()
             try:
                 reader.engine.dispose()  # type: ignore[possibly-undefined]
                 store.engine.dispose()  # type: ignore[possibly-undefined]
@@ -837,9 +926,13 @@ def _s(v: Any) -> str:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--recipients", type=int, default=30_000)
+    p.add_argument("--scenario", choices=("notice", "emergency"), default="notice",
+                   help="notice: a personalised notice over the SMS gateway + inbox (30,000 by "
+                        "default); emergency: one identical alert over Aliyun SMS + WeCom app + "
+                        "inbox, provider-sized batches, urgent lane (50,000 by default)")
+    p.add_argument("--recipients", type=int, default=None)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--channels", default="sms,inbox")
+    p.add_argument("--channels", default=None)
     p.add_argument("--metrics", choices=("on", "off", "both"), default="on",
                    help="workers with --metrics-port (on), without (off), or alternating (both)")
     p.add_argument("--scrape-interval", type=float, default=1.0,
@@ -856,6 +949,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for workers and the CLI, e.g. "
                         "CLARION_WORKER_BATCH_SIZE=400 (repeatable)")
+    p.add_argument("--ab", default=None, metavar="KEY=VALUE",
+                   help="compare two designs side by side: runs alternate (ABBA) between the "
+                        "defaults and this extra environment, e.g. "
+                        "CLARION_SQLITE_WRITER_QUEUE=off")
     p.add_argument("--label", default=None)
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--poll", type=float, default=0.5, help="seconds between count polls")
@@ -878,6 +975,9 @@ def main(argv: list[str] | None = None) -> int:
         _probe_main(argv[1], argv[3:] if argv[2:3] == ["--"] else argv[2:])
         return 0
     args = parse_args(argv)
+    emergency = args.scenario == "emergency"
+    args.recipients = args.recipients or (50_000 if emergency else 30_000)
+    args.channels = args.channels or ("sms,wecom,inbox" if emergency else "sms,inbox")
 
     def on_term(*_: Any) -> None:
         raise KeyboardInterrupt
@@ -890,22 +990,29 @@ def main(argv: list[str] | None = None) -> int:
                            "machine": machine_info(), "runs": runs}
     try:
         bench.start_prefect()
-        plan: list[tuple[int, bool, str]] = []
+        plan: list[tuple[int, bool, str, dict[str, str]]] = []
         if args.rss_scaling:
             for rep in range(args.repeat):
                 for n in (int(x) for x in args.rss_sizes.split(",")):
-                    plan.append((n, args.metrics != "off", f"{label}-n{n}"))
+                    plan.append((n, args.metrics != "off", f"{label}-n{n}", {}))
         elif args.metrics == "both":
             for rep in range(args.repeat):  # ABBA order against drift
                 order = (False, True) if rep % 2 == 0 else (True, False)
-                plan += [(args.recipients, m, f"{label}-metrics-{'on' if m else 'off'}")
+                plan += [(args.recipients, m, f"{label}-metrics-{'on' if m else 'off'}", {})
                          for m in order]
+        elif args.ab:
+            key, _, value = args.ab.partition("=")
+            for rep in range(args.repeat):  # ABBA order against drift
+                order = (False, True) if rep % 2 == 0 else (True, False)
+                plan += [(args.recipients, args.metrics == "on",
+                          f"{label}-{args.ab}" if b else f"{label}-default",
+                          {key: value} if b else {}) for b in order]
         else:
-            plan = [(args.recipients, args.metrics == "on", label)] * args.repeat
-        for i, (n, metrics, lab) in enumerate(plan, 1):
+            plan = [(args.recipients, args.metrics == "on", label, {})] * args.repeat
+        for i, (n, metrics, lab, extra) in enumerate(plan, 1):
             print(f"[{i}/{len(plan)}] {lab}: {n} recipients × {args.channels}, "
                   f"{args.workers} workers, metrics {'on' if metrics else 'off'} …", flush=True)
-            r = bench.run_once(n, args.workers, metrics, lab)
+            r = bench.run_once(n, args.workers, metrics, lab, extra)
             runs.append(r)
             print(f"    e2e {r['e2e_s']} s, {r['rate_from_cli']} dlv/s from CLI start, "
                   f"{r['rate_from_publish']} from first publish; first at gateway "
@@ -931,6 +1038,19 @@ def main(argv: list[str] | None = None) -> int:
                     on["rate_from_publish"] / off["rate_from_publish"], 3)
                 if on["rate_from_publish"] and off["rate_from_publish"] else None,
                 "pairwise_cli_ratios": _pairwise(runs, label)}
+    if args.ab and not args.rss_scaling and args.metrics != "both":
+        base, alt = out["summary"].get(f"{label}-default"), out["summary"].get(f"{label}-{args.ab}")
+        if base and alt and base["rate_from_cli"]:
+            pairs = [(x, y) for x, y in zip(
+                [r for r in runs if r["label"] == f"{label}-{args.ab}"],
+                [r for r in runs if r["label"] == f"{label}-default"])]
+            out["ab_ratio"] = {
+                "alt": args.ab,
+                "rate_from_cli_alt_over_default": round(alt["rate_from_cli"] /
+                                                        base["rate_from_cli"], 3),
+                "pairwise_cli_ratios": [round(x["rate_from_cli"] / y["rate_from_cli"], 3)
+                                        for x, y in pairs]}
+            print(f"A/B {args.ab} over default: {out['ab_ratio']}")
     if args.rss_scaling:
         sizes = [int(x) for x in args.rss_sizes.split(",")]
         per = {n: out["summary"][f"{label}-n{n}"] for n in sizes}

@@ -142,6 +142,10 @@ class BaseChannel:
     name: ClassVar[str] = "base"
     max_batch: ClassVar[int] = 100
     secret_fields: ClassVar[tuple[str, ...]] = ()
+    # True for a channel whose "send" is rows in Clarion's own database (the inbox): nothing
+    # leaves the process before the record, so the worker claims, writes and records its
+    # deliveries in one transaction, without a ``sending`` state in between.
+    local: ClassVar[bool] = False
 
     async def send(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         raise NotImplementedError

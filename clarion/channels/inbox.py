@@ -31,6 +31,7 @@ URL_LIMIT = 2000
 class InboxChannel(BaseChannel):
     name: ClassVar[str] = "inbox"
     max_batch: ClassVar[int] = 500
+    local: ClassVar[bool] = True  # its rows are committed with the deliveries' results
 
     def __init__(self, writer: InboxWriter):
         self._writer = writer

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import fcntl
+import os
+import threading
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import ContextManager, Iterator
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +31,43 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # readers (Store.read) take a WAL snapshot and never wait for writers
         read = conn.get_execution_options().get("clarion_read")
         conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+
+
+class WriterQueue:
+    """Writers of one SQLite database, in every process, queue on an ``flock`` beside it.
+
+    SQLite has one write lock per database.  A writer that finds it taken sleeps in its busy
+    handler (steps of up to 100 ms) before trying again, so under contention the lock sits
+    idle while writers sleep.  Queued on a file lock instead, the next writer is woken by the
+    kernel the moment the lock is released, and its ``BEGIN IMMEDIATE`` succeeds at once
+    (measured: +6% deliveries/s, docs/BENCHMARKS.md).  The kernel drops the lock of a process
+    that dies.  Re-entrant per thread.  ``CLARION_SQLITE_WRITER_QUEUE=off`` turns it off (for
+    a filesystem without ``flock``, or to compare).
+    """
+
+    def __init__(self, db_path: str):
+        self.path = db_path + ".writers"
+        self._local = threading.local()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        depth = getattr(self._local, "depth", 0)
+        fd = None
+        if depth == 0:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        self._local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.depth = depth
+            if fd is not None:
+                os.close(fd)  # closing the only descriptor releases the lock
+
+
+def _sqlite_path(url: str) -> str | None:
+    path = url.split("///", 1)[-1] if "///" in url else ""
+    return path if path and path != ":memory:" and "mode=memory" not in url else None
 
 
 def make_engine(url: str) -> Engine:
@@ -55,6 +95,10 @@ class Store:
         self.url = url
         self.engine = engine_for(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        path = _sqlite_path(url) if self.is_sqlite else None
+        queue_on = os.environ.get("CLARION_SQLITE_WRITER_QUEUE", "on").lower() not in (
+            "0", "off", "false", "no")
+        self._writers = WriterQueue(path) if path and queue_on else None
         if migrate:
             from .migrate import upgrade
             upgrade(self.engine)
@@ -63,15 +107,19 @@ class Store:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    def _write_turn(self) -> ContextManager[None]:
+        return self._writers.held() if self._writers is not None else nullcontext()
+
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
+        """A write transaction through the ORM."""
+        with self._write_turn(), self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
     def connect(self) -> Iterator:
         """A write transaction."""
-        with self.engine.begin() as conn:
+        with self._write_turn(), self.engine.begin() as conn:
             yield conn
 
     @contextmanager

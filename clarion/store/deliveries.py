@@ -140,6 +140,37 @@ def record(store: Store, outcomes: Sequence[Outcome], actor: str,
                          .values(attempts=D.c.attempts - 1))
 
 
+def record_sent_locally(store: Store, ids: Sequence[str], redelivered: Sequence[str],
+                        actor: str, duration_ms: float | None,
+                        inbox_rows: Sequence[dict[str, Any]] = ()) -> dict[str, int]:
+    """Claim and record as ``sent``, in one transaction, deliveries of a local channel (the
+    inbox), with their inbox rows.  Only pending/queued ones are taken (a redelivered one
+    also when left ``sending``), as by ``claim``; returns id → attempt of those recorded."""
+    at = now()
+    done: dict[str, int] = {}
+    fresh = list(set(ids) - set(redelivered))
+    with store.connect() as conn:
+        for group, states in ((fresh, CLAIMABLE),
+                              (list(set(redelivered)), CLAIMABLE + (S.SENDING.value,))):
+            if not group:
+                continue
+            stmt = (update(D).where(D.c.id.in_(group), D.c.status.in_(states))
+                    .values(status=S.SENT.value, attempts=D.c.attempts + 1, code=None,
+                            reason=None, duration_ms=duration_ms, updated_at=at)
+                    .returning(D.c.id, D.c.attempts))
+            done.update((row.id, row.attempts) for row in conn.execute(stmt))
+        if not done:
+            return done
+        rows = [{"created_at": at, **r} for r in inbox_rows if r["delivery_id"] in done]
+        if rows:
+            conn.execute(_inbox_insert(store), rows)
+        conn.execute(insert(E), [{"delivery_id": i, "at": at, "status": S.SENT.value,
+                                  "attempt": n, "code": None, "reason": None,
+                                  "duration_ms": duration_ms, "actor": actor}
+                                 for i, n in done.items()])
+    return done
+
+
 def _inbox_insert(store: Store):  # type: ignore[no-untyped-def]
     from .models import InboxMessage
     dialect = postgresql if store.engine.dialect.name == "postgresql" else sqlite

@@ -25,13 +25,15 @@ from ..broker.message import DeliveryMessage
 from ..broker.names import LANES, Names
 from ..broker.publisher import ConfirmingPublisher
 from ..broker.topology import declare
-from ..channels.base import Channel, ChannelError, ConfigurationError, results_for_all
+from ..channels.base import (
+    Channel, ChannelError, ConfigurationError, Outcome, results_for_all,
+)
 from ..channels.registry import ChannelDeps, build_channel, channel_specs
 from ..settings import Settings
 from ..store import deliveries
 from ..store.db import Store
 from .acks import AckTracker
-from .decide import decide
+from .decide import Decision, decide
 from .inbox_writer import InboxStash
 from .ratelimit import Limiter
 
@@ -335,19 +337,30 @@ class Worker:
         items = [i for i in batch if i.msg is not None]
         if not items:
             return
-        ids = [i.msg.id for i in items]
-        redelivered = [i.msg.id for i in items if i.redelivered]
-        claims = await self._db(deliveries.claim, self.store, ids, redelivered, self.worker_id)
+        local = [i for i in items if getattr(self.adapters.get(i.msg.channel), "local", False)]
+        mine = {id(i) for i in local}
+        remote = [i for i in items if id(i) not in mine]
         by_channel: dict[str, list[Item]] = {}
-        chosen: set[str] = set()
-        for item in items:  # one copy per delivery: a republished duplicate is only acked
-            if item.msg.id in claims and item.msg.id not in chosen:
-                chosen.add(item.msg.id)
-                by_channel.setdefault(item.msg.channel, []).append(item)
-            else:  # already final, cancelled, or another copy is being sent
-                metrics.SKIPS.labels(item.msg.channel, "not_claimable").inc()
+        claims = {}
+        if remote:
+            ids = [i.msg.id for i in remote]
+            redelivered = [i.msg.id for i in remote if i.redelivered]
+            claims = await self._db(deliveries.claim, self.store, ids, redelivered,
+                                    self.worker_id)
+            chosen: set[str] = set()
+            for item in remote:  # one copy per delivery: a republished duplicate is only acked
+                if item.msg.id in claims and item.msg.id not in chosen:
+                    chosen.add(item.msg.id)
+                    by_channel.setdefault(item.msg.channel, []).append(item)
+                else:  # already final, cancelled, or another copy is being sent
+                    metrics.SKIPS.labels(item.msg.channel, "not_claimable").inc()
+        local_by_channel: dict[str, list[Item]] = {}
+        for item in local:
+            local_by_channel.setdefault(item.msg.channel, []).append(item)
         await asyncio.gather(*(self._send_channel(ch, group, claims)
-                               for ch, group in by_channel.items()))
+                               for ch, group in by_channel.items()),
+                             *(self._send_local(ch, group)
+                               for ch, group in local_by_channel.items()))
         self._ack(items)
 
     def _ack(self, items: list[Item]) -> None:
@@ -359,21 +372,60 @@ class Worker:
         self.handled += len(items)
 
     async def _send_channel(self, channel: str, items: list[Item], claims) -> None:  # type: ignore[no-untyped-def]
-        adapter = self.adapters.get(channel)
-        messages = {i.msg.id: i.msg for i in items}
-        outbound = [i.msg.outbound() for i in items]
         started = time.perf_counter()
-        results = []
+        results = await self._send_all(channel, [i.msg.outbound() for i in items])
+        await self._conclude(channel, items, claims, results,
+                             (time.perf_counter() - started) * 1000)
+
+    async def _send_all(self, channel: str, outbound: list) -> list:  # type: ignore[type-arg]
+        adapter = self.adapters.get(channel)
         if adapter is None:
             err = ConfigurationError(f"channel {channel!r} is not configured on this worker")
-            results = results_for_all(outbound, err)
-        else:
-            step = max(1, adapter.max_batch)
-            parts = [outbound[k:k + step] for k in range(0, len(outbound), step)]
-            for part_results in await asyncio.gather(*(self._call(adapter, channel, p)
-                                                       for p in parts)):
-                results.extend(part_results)
+            return results_for_all(outbound, err)
+        results = []
+        step = max(1, adapter.max_batch)
+        parts = [outbound[k:k + step] for k in range(0, len(outbound), step)]
+        for part_results in await asyncio.gather(*(self._call(adapter, channel, p)
+                                                   for p in parts)):
+            results.extend(part_results)
+        return results
+
+    async def _send_local(self, channel: str, items: list[Item]) -> None:
+        """A local channel (the inbox): write, then claim and record what was written in one
+        transaction; what it could not write goes the usual way (claim, decide, record)."""
+        firsts = list({i.msg.id: i for i in items}.values())  # one copy per delivery
+        messages = {i.msg.id: i.msg for i in firsts}
+        started = time.perf_counter()
+        results = await self._send_all(channel, [i.msg.outbound() for i in firsts])
         elapsed_ms = (time.perf_counter() - started) * 1000
+        per_ms = round(elapsed_ms / max(len(firsts), 1), 3)
+        sent = [r.delivery_id for r in results if r.outcome is Outcome.SENT]
+        redelivered = [i.msg.id for i in items if i.redelivered]
+        if sent:
+            rows, wanted = self.inbox.take(sent), set(sent)
+            done = await self._db(deliveries.record_sent_locally, self.store, sent,
+                                  [i for i in redelivered if i in wanted], self.worker_id,
+                                  per_ms, rows)
+            d = Decision(record=[deliveries.Outcome(i, "sent", n, duration_ms=per_ms)
+                                 for i, n in done.items()], counts={"sent": len(done)})
+            self._observe(channel, d, messages)
+            metrics.SKIPS.labels(channel, "not_claimable").inc(len(items) - len(done))
+        self.inbox.drop(list(messages))
+        others = [r for r in results if r.outcome is not Outcome.SENT]
+        if others:
+            ids = {r.delivery_id for r in others}
+            claims = await self._db(deliveries.claim, self.store, list(ids),
+                                    [i for i in redelivered if i in ids], self.worker_id)
+            rest = [i for i in firsts if i.msg.id in claims]
+            await self._conclude(channel, rest, claims,
+                                 [r for r in others if r.delivery_id in claims], elapsed_ms)
+
+    async def _conclude(self, channel: str, items: list[Item], claims, results: list,  # type: ignore[no-untyped-def]
+                        elapsed_ms: float) -> None:
+        """Record the results (and the inbox rows of those sent), then queue the retries."""
+        if not items:
+            return
+        messages = {i.msg.id: i.msg for i in items}
         attempts = {i: c.attempts for i, c in claims.items() if i in messages}
         d = decide(messages, attempts, results, self.settings.retry_delays,
                    self.settings.max_attempts, round(elapsed_ms / max(len(items), 1), 3))

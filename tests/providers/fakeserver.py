@@ -101,7 +101,7 @@ class FakeServer:
     async def record(self, request: web.Request, kind: str) -> dict[str, Any]:
         raw = await request.read()
         call: dict[str, Any] = {
-            "kind": kind, "method": request.method, "path": request.path,
+            "kind": kind, "at": time.time(), "method": request.method, "path": request.path,
             "query": dict(request.query), "headers": dict(request.headers),
             "body": raw, "json": _parse_json(raw),
         }
