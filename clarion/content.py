@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
@@ -91,8 +92,11 @@ def _unsafe_name(ast: nodes.Template) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def compile_source(source: str, where: str, *, html: bool = False) -> tuple[JinjaTemplate, bool]:
-    """Parse one template; return it and whether it mentions ``recipient``."""
+    """Parse one template; return it and whether it mentions ``recipient``.  Compiled
+    templates are immutable, so the same source (a system sending the same message text with
+    other variables, request after request) is compiled once per process."""
     env = _HTML_ENV if html else _TEXT_ENV
     try:
         ast = env.parse(source)

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from . import campaigns
 from .broker.message import DeliveryMessage
@@ -106,7 +107,7 @@ def _stand_in(target: Target) -> dict[str, Any]:
 
 
 def _directory_people(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
-    with store.connect() as conn:
+    with store.read() as conn:
         rows = conn.execute(select(*RECIPIENT_COLUMNS, Recipient.active)
                             .where(Recipient.id.in_(ids))).all()
     people = {}
@@ -172,22 +173,27 @@ def _render(p: Plan, channel: str, person: dict[str, Any]) -> dict[str, str]:
 
 
 def _store_message(store: Store, rows: list[dict[str, Any]], message: dict[str, Any],
-                   audit: dict[str, Any] | None, actor: str) -> list[dict[str, Any]]:
+                   audit: dict[str, Any] | None, actor: str, fresh: bool = False
+                   ) -> list[dict[str, Any]]:
     """Deliveries (as ``queued``), the message row and its audit entry in one transaction;
     returns the deliveries still to publish.  A repeat (same message id) inserts nothing and
-    publishes again only what was not sent yet: the worker's claim absorbs the copies."""
-    known = deliveries.existing(store, [r["id"] for r in rows])
+    publishes again only what was not sent yet: the worker's claim absorbs the copies.
+    ``fresh``: the message id is new (random), so nothing of it can exist yet."""
+    known = {} if fresh else deliveries.existing(store, [r["id"] for r in rows])
     new = [r for r in rows if r["id"] not in known]
     if new or not known:
-        with store.session() as s:
-            deliveries.insert_new_in(s.connection(), store, new, actor)
-            if s.get(Message, message["id"]) is None:
-                s.add(Message(**message))
-                if audit is not None:
-                    s.execute(insert(AuditEntry), [audit])
+        with store.connect() as conn:
+            deliveries.insert_new_in(conn, store, new, actor)
+            if conn.execute(_insert_ignore(store, Message), message).rowcount and audit:
+                conn.execute(insert(AuditEntry), [audit])
     unsent = (DeliveryStatus.PENDING.value, DeliveryStatus.QUEUED.value)
     return ([r for r in new if r["status"] == DeliveryStatus.QUEUED.value]
             + [r for r in known.values() if r["status"] in unsent])
+
+
+def _insert_ignore(store: Store, model: Any) -> Any:
+    dialect = postgresql if store.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(model.__table__).on_conflict_do_nothing()
 
 
 def _queue_message(row: dict[str, Any]) -> DeliveryMessage:
@@ -200,7 +206,7 @@ def _queue_message(row: dict[str, Any]) -> DeliveryMessage:
 
 async def deliver(store: Store, settings: Settings, publisher: ConfirmingPublisher, p: Plan,
                   message_id: str, *, key_id: str | None = None, source: str = "api",
-                  audit: dict[str, Any] | None = None) -> int:
+                  audit: dict[str, Any] | None = None, fresh: bool = False) -> int:
     """Record (one transaction) then publish with confirms; returns how many deliveries."""
     rows = _rows(settings, p, message_id, source)  # renders: may still raise Rejected
     actor = f"message:{message_id}"
@@ -208,7 +214,8 @@ async def deliver(store: Store, settings: Settings, publisher: ConfirmingPublish
                "category": p.request.category, "priority": p.request.priority.value,
                "channels": {"names": p.request.channels}, "recipients": len(p.recipients),
                "deliveries": len(rows)}
-    to_publish = await asyncio.to_thread(_store_message, store, rows, message, audit, actor)
+    to_publish = await asyncio.to_thread(_store_message, store, rows, message, audit, actor,
+                                         fresh)
     if to_publish:
         await publisher.publish_all(_queue_message(r) for r in to_publish)
     return len(rows)

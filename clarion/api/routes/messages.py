@@ -25,7 +25,7 @@ def rejected(exc: CampaignRejected) -> ApiError:
 
 
 async def _send(st: ApiState, principal: Principal, body: transactional.MessageRequest,
-                message_id: str) -> tuple[int, dict]:
+                message_id: str, fresh: bool) -> tuple[int, dict]:
     permissions.check_request(principal, body)
     try:
         plan = await asyncio.to_thread(transactional.plan, st.store, st.settings, body)
@@ -34,7 +34,7 @@ async def _send(st: ApiState, principal: Principal, body: transactional.MessageR
                           f"{len(plan.recipients)} recipients, {','.join(body.channels)}")
         n = await transactional.deliver(st.store, st.settings, await st.publisher.get(), plan,
                                         message_id, key_id=principal.key_id,
-                                        source=principal.system, audit=row)
+                                        source=principal.system, audit=row, fresh=fresh)
     except CampaignRejected as exc:
         raise rejected(exc) from exc
     except (BrokerUnavailable, OSError, asyncio.TimeoutError) as exc:
@@ -53,7 +53,8 @@ async def create_message(body: transactional.MessageRequest, request: Request,
     st = state(request)
     message_id = transactional.new_message_id(principal.key_id, idempotency_key)
     digest = idempotency.request_hash("POST", "/v1/messages", await request.body())
-    work = lambda: _send(st, principal, body, message_id)  # noqa: E731
+    work = lambda: _send(st, principal, body, message_id,  # noqa: E731
+                         fresh=idempotency_key is None)  # a random id: nothing to find
     return await audit.noting_refusals(
         st.store, principal.actor, "message.create",
         idempotency.once(st.store, principal.key_id, idempotency_key, digest, work,
