@@ -25,7 +25,7 @@ Three parts, each on a fresh data dir under /tmp, its own broker namespace, the 
     python bench/api.py --db postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 Results go to bench/results/api-<part>.json (``--tag`` adds a suffix) and a table on stdout;
-docs/api-benchmarks.md says what they mean.  Needs RabbitMQ on 127.0.0.1:5672, the venv with
+docs/BENCHMARKS.md says what they mean.  Needs RabbitMQ on 127.0.0.1:5672, the venv with
 clarion installed, wrk (apt) for the throughput part and py-spy for ``--profile``.
 """
 
