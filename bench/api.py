@@ -12,6 +12,9 @@ Three parts, each on a fresh data dir under /tmp, its own broker namespace, the 
 * ``latency`` — with 2 ``clarion worker`` processes running: ≥200 sequential one-recipient
   messages; each time is the gateway's receive time (its JSON line's ``t``) minus the time just
   before the POST.  Reports median, p90, p99.
+* ``inbox`` — one client holding the campus app's ``GET /v1/inbox/stream`` (server-sent
+  events) open, one worker serving the inbox: sequential one-recipient inbox messages; each time
+  is the client's receive time minus the inbox row's ``created_at`` (the worker's record).
 * ``campaign`` — a local Prefect server, ``clarion serve`` and 2 workers: an emergency
   campaign (everyone, sms) via ``POST /v1/campaigns``; time from the call to the first
   delivery at the gateway and to the last, median of ≥5 runs.  ``--poll`` sets
@@ -22,6 +25,7 @@ Three parts, each on a fresh data dir under /tmp, its own broker namespace, the 
     python bench/api.py --parts latency --samples 300
     python bench/api.py --parts campaign --runs 5 --poll 10,1
     python bench/api.py --parts throughput --profile     # py-spy on one API worker
+    python bench/api.py --parts inbox --samples 100      # worker records → inbox stream client
     python bench/api.py --db postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 Results go to bench/results/api-<part>.json (``--tag`` adds a suffix) and a table on stdout;
@@ -36,6 +40,7 @@ import asyncio
 import json
 import os
 import platform
+import random
 import shutil
 import signal
 import socket
@@ -199,9 +204,9 @@ class Rig:
         wait_http(f"{url}/healthz", proc, ok=(200, 503))
         return url
 
-    def start_workers(self, n: int = 2) -> None:
+    def start_workers(self, n: int = 2, channels: str = "sms") -> None:
         for i in range(n):
-            self.start(f"worker-{i}", [str(BIN / "clarion"), "worker", "--channels", "sms",
+            self.start(f"worker-{i}", [str(BIN / "clarion"), "worker", "--channels", channels,
                                        "--log-level", "WARNING"])
 
     def stop(self, proc: subprocess.Popen) -> None:
@@ -507,6 +512,86 @@ def part_latency(args: argparse.Namespace) -> dict[str, Any]:
         rig.close()
 
 
+# ---- (d) inbox: the worker records a row → the campus app's stream has it ----------------------
+
+def _sse_reader(url: str, headers: dict[str, str], out: Any, stop: Any) -> None:
+    import httpx
+    try:
+        with httpx.stream("GET", url, headers=headers,
+                          timeout=httpx.Timeout(30, read=None)) as r:
+            out.put(("status", r.status_code, time.time()))
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    out.put(("data", json.loads(line[6:]), time.time()))
+                if stop.is_set():
+                    return
+    except httpx.HTTPError:
+        pass
+
+
+def part_inbox(args: argparse.Namespace) -> dict[str, Any]:
+    """One client holds ``GET /v1/inbox/stream`` open; ``--samples`` one-recipient inbox
+    messages are sent one after another; each latency is the client's receive time minus the
+    inbox row's ``created_at`` (written in the worker's recording transaction)."""
+    import queue
+    import threading
+
+    import httpx
+    from sqlalchemy import select
+
+    rig = Rig(args, "inbox")
+    try:
+        rig.env["CLARION_INBOX_TOKEN_SECRET"] = os.environ["CLARION_INBOX_TOKEN_SECRET"] = \
+            "bench-inbox-secret"
+        from clarion.security import ApiSettings, issue_inbox_token
+        from clarion.store.models import InboxMessage, Recipient
+        with rig.store.read() as conn:
+            rid = conn.execute(select(Recipient.id).order_by(Recipient.id).limit(1)).scalar_one()
+        token = issue_inbox_token(ApiSettings(), rid)
+        url = rig.start_api(1)
+        rig.start_workers(1, channels="inbox")
+        out: Any = queue.Queue()
+        stop = threading.Event()
+        threading.Thread(target=_sse_reader, daemon=True, args=(
+            f"{url}/v1/inbox/stream", {"Authorization": f"Bearer {token}"}, out, stop)).start()
+        if out.get(timeout=30)[1] != 200:
+            raise RuntimeError("the inbox stream was refused")
+        headers = {"Authorization": f"Bearer {rig.key}"}
+        received: dict[str, float] = {}
+        with httpx.Client(timeout=10) as http:
+            rng = random.Random(1)
+            for i in range(args.samples + 1):  # the first one warms the worker up
+                time.sleep(rng.uniform(0, 0.3))  # out of step with the stream's poll
+                title = f"inbox-{i}"
+                r = http.post(f"{url}/v1/messages", headers=headers, json={
+                    "category": "library", "channels": ["inbox"], "to": [{"id": rid}],
+                    "content": {"default": {"title": title, "body": "Your hold is ready"}}})
+                assert r.status_code == 202, r.text
+                while title not in received:
+                    kind, item, at = out.get(timeout=30)
+                    if kind == "data":
+                        received[item["title"]] = at
+        stop.set()
+        with rig.store.read() as conn:
+            written = dict(conn.execute(select(InboxMessage.title, InboxMessage.created_at)
+                                        .where(InboxMessage.recipient_id == rid)).all())
+
+        def ts(value: Any) -> float:
+            return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+        lat = [(received[t] - ts(written[t])) * 1000 for t in received
+               if t in written and t != "inbox-0"]
+        result = {"samples": len(lat), "median_ms": round(statistics.median(lat), 1),
+                  "p90_ms": round(pct(lat, 90), 1), "p99_ms": round(pct(lat, 99), 1),
+                  "max_ms": round(max(lat), 1),
+                  "poll_seconds": ApiSettings().inbox_poll_seconds,
+                  "target_ms": 1000, "met": max(lat) < 1000}
+        print(f"inbox row recorded → client: median {result['median_ms']} ms, p99 "
+              f"{result['p99_ms']} ms, max {result['max_ms']} ms over {len(lat)}", flush=True)
+        return result
+    finally:
+        rig.close()
+
+
 # ---- (c) campaign: call → first delivery ----------------------------------------------------------
 
 def start_prefect(rig: Rig) -> str:
@@ -607,7 +692,7 @@ def ints(value: str) -> list[int]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--parts", default="throughput,latency,campaign")
+    p.add_argument("--parts", default="throughput,latency,campaign,inbox")
     p.add_argument("--api-workers", type=ints, default=[1, 2])
     p.add_argument("--concurrency", type=ints, default=[16, 64])
     p.add_argument("--seconds", type=int, default=15)
@@ -629,7 +714,8 @@ def main() -> None:
         signal.signal(sig, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     info = machine()
     print(f"machine: {info}", flush=True)
-    parts = {"throughput": part_throughput, "latency": part_latency, "campaign": part_campaign}
+    parts = {"throughput": part_throughput, "latency": part_latency, "campaign": part_campaign,
+             "inbox": part_inbox}
     for name in args.parts.split(","):
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         result = parts[name](args)
