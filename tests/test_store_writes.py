@@ -58,7 +58,23 @@ def test_inbox_deliveries_are_claimed_written_and_recorded_in_one_go_and_only_on
                               .where(DeliveryEvent.delivery_id == b)
                               .order_by(DeliveryEvent.id)).all()
     assert sorted(inbox) == sorted([b, c])  # no row without its "sent", none twice
-    assert [tuple(e) for e in events] == [(b, "queued", 0, "test"), (b, "sent", 1, "w1")]
+    assert [tuple(e) for e in events] == [(b, "sent", 1, "w1")]  # creation: the row itself
+    row, steps = deliveries.trace(store, b)
+    assert [(e["status"], e["attempt"]) for e in steps] == [("queued", 0), ("sent", 1)]
+    assert steps[0]["at"] == row["created_at"] and steps[0]["actor"] == f"message:{row['message_id']}"
+
+
+def test_a_delivery_created_without_an_address_keeps_its_own_first_event(store):
+    tag = uuid.uuid4().hex[:8]
+    row = {"id": f"d-{tag}", "campaign_id": None, "message_id": f"m-{tag}", "recipient_id": "r",
+           "channel": "sms", "address": None, "content": {}, "category": "campus",
+           "priority": "normal", "source": "test", "status": "skipped",
+           "reason": "no phone", "code": "no_address"}
+    deliveries.insert_new(store, [row], "fanout:sms")
+    _, steps = deliveries.trace(store, row["id"])
+    assert [(e["status"], e["reason"], e["actor"]) for e in steps] == [
+        ("skipped", "no phone", "fanout:sms")]
+    assert deliveries.events_for(store, [row["id"]])[row["id"]] == steps
 
 
 def test_a_redelivered_inbox_delivery_left_sending_by_a_dead_worker_is_taken_over(store):
@@ -106,3 +122,81 @@ def test_sqlite_writers_of_every_process_queue_on_one_file_lock(store, end):
     finally:
         holder.kill()
         holder.wait()
+
+
+def _insert_one(conn, store, tag: str) -> str:  # type: ignore[no-untyped-def]
+    row = {"id": f"d-{tag}", "campaign_id": None, "message_id": f"m-{tag}", "recipient_id": "r",
+           "channel": "inbox", "address": "r", "content": {}, "category": "campus",
+           "priority": "normal", "source": "test", "status": "queued", "reason": None,
+           "code": None}
+    deliveries.insert_new_in(conn, store, [row], "test")
+    return row["id"]
+
+
+def _refuse(conn, what: str) -> None:  # type: ignore[no-untyped-def]
+    raise ValueError(what)
+
+
+@pytest.mark.sqlite_only
+def test_the_worker_commits_writes_that_queued_while_it_waited_in_one_transaction(store):
+    """Group commit: writes queued while the database thread waits for the lock share one
+    transaction; one failing write fails only itself (the others are run again alone)."""
+    import asyncio
+
+    from clarion.worker.db_writer import GroupWriter
+
+    writer = GroupWriter(store)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, store._writers.path],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    tag = uuid.uuid4().hex[:8]
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        ops = [writer.write(_insert_one, store, f"{tag}-{i}") for i in range(5)]
+        ops.insert(2, writer.write(_refuse, "bad write"))
+        tasks = [asyncio.ensure_future(op) for op in ops]
+        await asyncio.sleep(0.5)  # the thread waits for the lock; the rest queue behind it
+        assert not any(t.done() for t in tasks)
+        holder.stdin.close()  # the other process lets go
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        results = asyncio.run(scenario())
+    finally:
+        holder.kill()
+        holder.wait()
+        writer.close()
+    assert isinstance(results[2], ValueError) and str(results[2]) == "bad write"
+    assert [r for i, r in enumerate(results) if i != 2] == [f"d-{tag}-{i}" for i in range(5)]
+    assert sorted(_status(store, [f"d-{tag}-{i}" for i in range(5)]).values()) == ["queued"] * 5
+    # the group failed once, then each ran alone: 5 transactions for 5 good writes
+    assert writer.operations == 5 and writer.transactions == 5
+
+
+@pytest.mark.sqlite_only
+def test_writes_that_queued_together_share_one_transaction(store):
+    import asyncio
+
+    from clarion.worker.db_writer import GroupWriter
+
+    writer = GroupWriter(store)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, store._writers.path],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    tag = uuid.uuid4().hex[:8]
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        tasks = [asyncio.ensure_future(writer.write(_insert_one, store, f"{tag}-{i}"))
+                 for i in range(6)]
+        await asyncio.sleep(0.5)
+        holder.stdin.close()
+        return await asyncio.gather(*tasks)
+
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        ids = asyncio.run(scenario())
+    finally:
+        holder.kill()
+        holder.wait()
+        writer.close()
+    assert len(set(ids)) == 6 and len(_status(store, ids)) == 6
+    assert writer.operations == 6 and writer.transactions == 1

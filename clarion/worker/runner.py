@@ -15,7 +15,6 @@ import signal
 import socket
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +32,7 @@ from ..settings import Settings
 from ..store import deliveries
 from ..store.db import Store
 from .acks import AckTracker
+from .db_writer import GroupWriter
 from .decide import Decision, decide
 from .inbox_writer import InboxStash
 from .ratelimit import Limiter
@@ -103,11 +103,12 @@ class Worker:
         self.buffers: dict[str, deque[Item]] = {lane: deque() for lane in LANES}
         self.wakeup = asyncio.Event()
         self.stopping = asyncio.Event()
-        # one database thread: this worker's transactions never wait for each other
-        self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clarion-db")
+        # one database thread, committing what queued up while it waited (group commit)
+        self.writer = GroupWriter(store)
         self.inbox = InboxStash()
         self.slots = asyncio.Semaphore(4)  # batches in flight
         self.in_flight: set[asyncio.Task] = set()
+        self.held: dict[str | None, int] = {}  # channel → its deliveries in flight (unacked)
         self.paused_until: dict[str, float] = {}
         self.limiter = Limiter(store, settings)  # provider rate limits shared by all workers
         self.session: Session | None = None
@@ -147,7 +148,7 @@ class Worker:
             dispatcher.cancel()
             for adapter in self.adapters.values():
                 await adapter.aclose()
-            self.db.shutdown(wait=True)
+            self.writer.close()
 
     async def _connect_loop(self) -> None:
         backoff = 0.5
@@ -281,18 +282,22 @@ class Worker:
 
     async def _gather(self) -> None:
         """Let a burst of deliveries gather while it keeps arriving, up to one batch: a pause
-        of five 5 ms ticks (twenty for a provider-sized batch) or 250 ms in all (1 s) end
-        it; the urgent lane waits one tick at most."""
-        target = self._batch_size(self._head_channel())
+        of five 5 ms ticks (forty for a provider-sized batch) or 250 ms in all (1 s) end
+        it; the urgent lane waits one tick at most.  While the channel's prefetch window is
+        full of our own unacked work nothing can arrive until we ack, so that is no pause."""
+        channel = self._head_channel()
+        target = self._batch_size(channel)
         big = target > self.settings.worker_batch_size
         patience, limit = ((1, 0.005) if self.buffers["urgent"] else
-                           (20, 1.0) if big else (5, 0.25))
+                           (40, 1.0) if big else (5, 0.25))
         deadline = time.monotonic() + limit
+        window = self._prefetch()
         seen, idle = sum(map(len, self.buffers.values())), 0
         while seen < target and idle < patience and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
             n = sum(map(len, self.buffers.values()))
-            seen, idle = n, (0 if n > seen else idle + 1)
+            window_full = self.held.get(channel, 0) + n >= window
+            seen, idle = n, (0 if n > seen or window_full else idle + 1)
 
     async def _dispatch(self) -> None:
         while True:
@@ -313,6 +318,8 @@ class Worker:
 
     async def _run_batch(self, batch: list[Item]) -> None:
         metrics.IN_FLIGHT.inc(len(batch))
+        channel = next((i.msg.channel for i in batch if i.msg is not None), None)
+        self.held[channel] = self.held.get(channel, 0) + len(batch)
         try:
             await self._process(batch)
         except Exception:  # noqa: BLE001 - a batch must never kill the worker
@@ -320,6 +327,7 @@ class Worker:
             self._reject(batch)
         finally:
             metrics.IN_FLIGHT.dec(len(batch))
+            self.held[channel] -= len(batch)
             self.slots.release()
 
     def _reject(self, batch: list[Item]) -> None:
@@ -327,7 +335,8 @@ class Worker:
             item.lane.nack([item.tag], requeue=True)
 
     async def _db(self, fn, *args):  # type: ignore[no-untyped-def]
-        return await asyncio.get_running_loop().run_in_executor(self.db, fn, *args)
+        """``fn(conn, *args)`` in a write transaction of this worker's database thread."""
+        return await self.writer.write(fn, *args)
 
     async def _process(self, batch: list[Item]) -> None:
         poison = [i for i in batch if i.msg is None]
@@ -345,8 +354,7 @@ class Worker:
         if remote:
             ids = [i.msg.id for i in remote]
             redelivered = [i.msg.id for i in remote if i.redelivered]
-            claims = await self._db(deliveries.claim, self.store, ids, redelivered,
-                                    self.worker_id)
+            claims = await self._db(deliveries.claim_in, ids, redelivered, self.worker_id)
             chosen: set[str] = set()
             for item in remote:  # one copy per delivery: a republished duplicate is only acked
                 if item.msg.id in claims and item.msg.id not in chosen:
@@ -403,7 +411,7 @@ class Worker:
         redelivered = [i.msg.id for i in items if i.redelivered]
         if sent:
             rows, wanted = self.inbox.take(sent), set(sent)
-            done = await self._db(deliveries.record_sent_locally, self.store, sent,
+            done = await self._db(deliveries.record_sent_locally_in, sent,
                                   [i for i in redelivered if i in wanted], self.worker_id,
                                   per_ms, rows)
             d = Decision(record=[deliveries.Outcome(i, "sent", n, duration_ms=per_ms)
@@ -414,7 +422,7 @@ class Worker:
         others = [r for r in results if r.outcome is not Outcome.SENT]
         if others:
             ids = {r.delivery_id for r in others}
-            claims = await self._db(deliveries.claim, self.store, list(ids),
+            claims = await self._db(deliveries.claim_in, list(ids),
                                     [i for i in redelivered if i in ids], self.worker_id)
             rest = [i for i in firsts if i.msg.id in claims]
             await self._conclude(channel, rest, claims,
@@ -432,7 +440,8 @@ class Worker:
         sent = [r.id for r in d.record if r.status == "sent"]
         inbox_rows = self.inbox.take(sent)
         self.inbox.drop(list(messages))  # rows of deliveries that were not sent
-        await self._db(deliveries.record, self.store, d.record, self.worker_id, inbox_rows)
+        if d.record:
+            await self._db(deliveries.record_in, d.record, self.worker_id, inbox_rows)
         await self._publish_retries(items[0].session, d.retry)
         self._observe(channel, d, messages)
         if d.stopped_for:
