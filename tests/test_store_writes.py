@@ -3,6 +3,8 @@ SQLite) writers of every process queued on one file lock."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import subprocess
 import sys
 import threading
@@ -137,35 +139,38 @@ def _refuse(conn, what: str) -> None:  # type: ignore[no-untyped-def]
     raise ValueError(what)
 
 
-@pytest.mark.sqlite_only
-def test_the_worker_commits_writes_that_queued_while_it_waited_in_one_transaction(store):
-    """Group commit: writes queued while the database thread waits for the lock share one
-    transaction; one failing write fails only itself (the others are run again alone)."""
-    import asyncio
-
+@contextlib.contextmanager
+def _group_writer_behind_another_process(store):  # type: ignore[no-untyped-def]
+    """A GroupWriter, while another process holds the writers' turn until ``release()``."""
     from clarion.worker.db_writer import GroupWriter
 
     writer = GroupWriter(store)
     holder = subprocess.Popen([sys.executable, "-c", _HOLD, store._writers.path],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    tag = uuid.uuid4().hex[:8]
-
-    async def scenario():  # type: ignore[no-untyped-def]
-        ops = [writer.write(_insert_one, store, f"{tag}-{i}") for i in range(5)]
-        ops.insert(2, writer.write(_refuse, "bad write"))
-        tasks = [asyncio.ensure_future(op) for op in ops]
-        await asyncio.sleep(0.5)  # the thread waits for the lock; the rest queue behind it
-        assert not any(t.done() for t in tasks)
-        holder.stdin.close()  # the other process lets go
-        return await asyncio.gather(*tasks, return_exceptions=True)
-
     try:
         assert holder.stdout.readline().strip() == "held"
-        results = asyncio.run(scenario())
+        yield writer, holder.stdin.close
     finally:
         holder.kill()
         holder.wait()
         writer.close()
+
+
+@pytest.mark.sqlite_only
+def test_the_worker_commits_writes_that_queued_while_it_waited_in_one_transaction(store):
+    """Group commit: writes queued while the database thread waits for the lock share one
+    transaction; one failing write fails only itself (the others are run again alone)."""
+    tag = uuid.uuid4().hex[:8]
+    with _group_writer_behind_another_process(store) as (writer, release):
+        async def scenario():  # type: ignore[no-untyped-def]
+            ops = [writer.write(_insert_one, store, f"{tag}-{i}") for i in range(5)]
+            ops.insert(2, writer.write(_refuse, "bad write"))
+            tasks = [asyncio.ensure_future(op) for op in ops]
+            await asyncio.sleep(0.5)  # the thread waits for the lock; the rest queue behind it
+            assert not any(t.done() for t in tasks)
+            release()  # the other process lets go
+            return await asyncio.gather(*tasks, return_exceptions=True)
+        results = asyncio.run(scenario())
     assert isinstance(results[2], ValueError) and str(results[2]) == "bad write"
     assert [r for i, r in enumerate(results) if i != 2] == [f"d-{tag}-{i}" for i in range(5)]
     assert sorted(_status(store, [f"d-{tag}-{i}" for i in range(5)]).values()) == ["queued"] * 5
@@ -175,28 +180,14 @@ def test_the_worker_commits_writes_that_queued_while_it_waited_in_one_transactio
 
 @pytest.mark.sqlite_only
 def test_writes_that_queued_together_share_one_transaction(store):
-    import asyncio
-
-    from clarion.worker.db_writer import GroupWriter
-
-    writer = GroupWriter(store)
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD, store._writers.path],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     tag = uuid.uuid4().hex[:8]
-
-    async def scenario():  # type: ignore[no-untyped-def]
-        tasks = [asyncio.ensure_future(writer.write(_insert_one, store, f"{tag}-{i}"))
-                 for i in range(6)]
-        await asyncio.sleep(0.5)
-        holder.stdin.close()
-        return await asyncio.gather(*tasks)
-
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with _group_writer_behind_another_process(store) as (writer, release):
+        async def scenario():  # type: ignore[no-untyped-def]
+            tasks = [asyncio.ensure_future(writer.write(_insert_one, store, f"{tag}-{i}"))
+                     for i in range(6)]
+            await asyncio.sleep(0.5)
+            release()
+            return await asyncio.gather(*tasks)
         ids = asyncio.run(scenario())
-    finally:
-        holder.kill()
-        holder.wait()
-        writer.close()
     assert len(set(ids)) == 6 and len(_status(store, ids)) == 6
     assert writer.operations == 6 and writer.transactions == 1
