@@ -59,11 +59,7 @@ def _message(row: dict[str, Any], request: CampaignRequest, channel: str,
                            enqueued_at=time.time())
 
 
-# A normal campaign's first chunk is small, so that its first deliveries leave within moments.
-# An urgent-lane campaign (urgent, emergency) starts with a full chunk instead: its deliveries
-# reach the queue together, so a worker does not go back to a normal backlog in the gap after
-# a small first chunk (the backlog waits until the emergency is out).
-FIRST_CHUNK = 200
+FIRST_CHUNK = 200  # a small first chunk: the first deliveries leave within moments
 
 
 async def fan_out(store: Store, settings: Settings, campaign_id: str, channel: str,
@@ -89,8 +85,8 @@ async def fan_out(store: Store, settings: Settings, campaign_id: str, channel: s
 
 async def _chunks(store: Store, request: CampaignRequest, after_id: str | None,
                   upto_id: str | None, size: int):  # type: ignore[no-untyped-def]
-    """The segment's recipients, ``size`` at a time (a small first chunk for the normal lane)."""
-    chunk_size = size if request.priority.lane == "urgent" else min(FIRST_CHUNK, size)
+    """The segment's recipients: a small first chunk, then ``size`` at a time."""
+    chunk_size = min(FIRST_CHUNK, size)
     while True:
         pages = directory.stream_recipients(store, request.audience, after_id=after_id,
                                             upto_id=upto_id, chunk=chunk_size)

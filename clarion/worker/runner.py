@@ -39,6 +39,13 @@ from .ratelimit import Limiter
 
 log = logging.getLogger("clarion.worker")
 
+# After urgent deliveries the worker waits this long for more before it starts normal work
+# again: an emergency reaches the queue in chunks, and the backlog must not slip into the gaps
+# between them.  Never longer than URGENT_HOLD_MAX in a row, so a trickle of urgent messages
+# cannot starve the normal lane.
+URGENT_GRACE = 1.0
+URGENT_HOLD_MAX = 2.0
+
 
 @dataclass(slots=True)
 class Item:
@@ -109,6 +116,8 @@ class Worker:
         self.slots = asyncio.Semaphore(4)  # batches in flight
         self.in_flight: set[asyncio.Task] = set()
         self.held: dict[str | None, int] = {}  # channel → its deliveries in flight (unacked)
+        self.last_urgent = float("-inf")  # when an urgent delivery last arrived (monotonic)
+        self.holding_since: float | None = None  # normal work held back since
         self.paused_until: dict[str, float] = {}
         self.limiter = Limiter(store, settings)  # provider rate limits shared by all workers
         self.session: Session | None = None
@@ -245,6 +254,8 @@ class Worker:
             except (ValueError, KeyError, TypeError):
                 msg = None
             lane = msg.lane if msg is not None and msg.lane in self.buffers else "normal"
+            if lane == "urgent":
+                self.last_urgent = time.monotonic()
             self.buffers[lane].append(
                 Item(method.delivery_tag, msg, method.redelivered, lane_ch, session))
             self.wakeup.set()
@@ -306,13 +317,29 @@ class Worker:
             while any(self.buffers.values()):
                 await self._gather()
                 await self.slots.acquire()
+                await self._hold_normal()
                 batch = self._take_batch()
                 if not batch:
                     self.slots.release()
                     break
+                if batch[0].msg is None or batch[0].msg.lane != "urgent":
+                    self.holding_since = None
                 task = asyncio.create_task(self._run_batch(batch))
                 self.in_flight.add(task)
                 task.add_done_callback(self.in_flight.discard)
+
+    async def _hold_normal(self) -> None:
+        """Before a normal batch: if urgent deliveries arrived within ``URGENT_GRACE``, wait
+        for more of them (they go first), at most ``URGENT_HOLD_MAX`` in a row."""
+        while not self.buffers["urgent"] and not self.stopping.is_set():
+            now = time.monotonic()
+            if now - self.last_urgent >= URGENT_GRACE:
+                return
+            if self.holding_since is None:
+                self.holding_since = now
+            elif now - self.holding_since >= URGENT_HOLD_MAX:
+                return
+            await asyncio.sleep(0.005)
 
     # ---- one batch: claim, send, record, retry, ack -----------------------------------------
 
