@@ -17,7 +17,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from . import campaigns
 from .broker.message import DeliveryMessage
@@ -183,17 +182,13 @@ def _store_message(store: Store, rows: list[dict[str, Any]], message: dict[str, 
     new = [r for r in rows if r["id"] not in known]
     if new or not known:
         with store.connect() as conn:
-            deliveries.insert_new_in(conn, store, new, actor)
-            if conn.execute(_insert_ignore(store, Message), message).rowcount and audit:
+            deliveries.insert_new_in(conn, new, actor)
+            if conn.execute(deliveries.insert_ignore(conn, Message.__table__),
+                            message).rowcount and audit:
                 conn.execute(insert(AuditEntry), [audit])
     unsent = (DeliveryStatus.PENDING.value, DeliveryStatus.QUEUED.value)
     return ([r for r in new if r["status"] == DeliveryStatus.QUEUED.value]
             + [r for r in known.values() if r["status"] in unsent])
-
-
-def _insert_ignore(store: Store, model: Any) -> Any:
-    dialect = postgresql if store.engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(model.__table__).on_conflict_do_nothing()
 
 
 def _queue_message(row: dict[str, Any]) -> DeliveryMessage:

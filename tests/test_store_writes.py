@@ -126,12 +126,12 @@ def test_sqlite_writers_of_every_process_queue_on_one_file_lock(store, end):
         holder.wait()
 
 
-def _insert_one(conn, store, tag: str) -> str:  # type: ignore[no-untyped-def]
+def _insert_one(conn, tag: str) -> str:  # type: ignore[no-untyped-def]
     row = {"id": f"d-{tag}", "campaign_id": None, "message_id": f"m-{tag}", "recipient_id": "r",
            "channel": "inbox", "address": "r", "content": {}, "category": "campus",
            "priority": "normal", "source": "test", "status": "queued", "reason": None,
            "code": None}
-    deliveries.insert_new_in(conn, store, [row], "test")
+    deliveries.insert_new_in(conn, [row], "test")
     return row["id"]
 
 
@@ -163,7 +163,7 @@ def test_the_worker_commits_writes_that_queued_while_it_waited_in_one_transactio
     tag = uuid.uuid4().hex[:8]
     with _group_writer_behind_another_process(store) as (writer, release):
         async def scenario():  # type: ignore[no-untyped-def]
-            ops = [writer.write(_insert_one, store, f"{tag}-{i}") for i in range(5)]
+            ops = [writer.write(_insert_one, f"{tag}-{i}") for i in range(5)]
             ops.insert(2, writer.write(_refuse, "bad write"))
             tasks = [asyncio.ensure_future(op) for op in ops]
             await asyncio.sleep(0.5)  # the thread waits for the lock; the rest queue behind it
@@ -183,7 +183,7 @@ def test_writes_that_queued_together_share_one_transaction(store):
     tag = uuid.uuid4().hex[:8]
     with _group_writer_behind_another_process(store) as (writer, release):
         async def scenario():  # type: ignore[no-untyped-def]
-            tasks = [asyncio.ensure_future(writer.write(_insert_one, store, f"{tag}-{i}"))
+            tasks = [asyncio.ensure_future(writer.write(_insert_one, f"{tag}-{i}"))
                      for i in range(6)]
             await asyncio.sleep(0.5)
             release()
@@ -191,3 +191,12 @@ def test_writes_that_queued_together_share_one_transaction(store):
         ids = asyncio.run(scenario())
     assert len(set(ids)) == 6 and len(_status(store, ids)) == 6
     assert writer.operations == 6 and writer.transactions == 1
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_checkpoints_its_wal_every_ten_thousand_pages(store):
+    from clarion.store.db import WAL_AUTOCHECKPOINT_PAGES
+    with store.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == \
+            WAL_AUTOCHECKPOINT_PAGES == 10_000
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain import DeliveryStatus as S
 from .db import Store
-from .models import Delivery, DeliveryEvent
+from .models import Delivery, DeliveryEvent, InboxMessage
 
 D = Delivery.__table__
 E = DeliveryEvent.__table__
@@ -50,9 +50,10 @@ class Outcome:
     refund_attempt: bool = False  # no attempt after all: held back before the provider call
 
 
-def _insert_ignore(store: Store):
-    dialect = postgresql if store.engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(D).on_conflict_do_nothing()
+def insert_ignore(conn: Any, table: Any, **conflict: Any) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` into ``table`` in the connection's dialect."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(**conflict)
 
 
 def existing(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -69,10 +70,10 @@ def insert_new(store: Store, rows: Sequence[dict[str, Any]], actor: str) -> None
     """Insert deliveries known to be new, with their first event, in one transaction."""
     if rows:
         with store.connect() as conn:
-            insert_new_in(conn, store, rows, actor)
+            insert_new_in(conn, rows, actor)
 
 
-def insert_new_in(conn: Any, store: Store, rows: Sequence[dict[str, Any]], actor: str) -> None:
+def insert_new_in(conn: Any, rows: Sequence[dict[str, Any]], actor: str) -> None:
     """The same, inside the caller's transaction."""
     if not rows:
         return
@@ -81,7 +82,7 @@ def insert_new_in(conn: Any, store: Store, rows: Sequence[dict[str, Any]], actor
         r.setdefault("created_at", at)
         r.setdefault("updated_at", at)
         r.setdefault("attempts", 0)
-    conn.execute(_insert_ignore(store), list(rows))
+    conn.execute(insert_ignore(conn, D), list(rows))
     born_otherwise = [r for r in rows if r["status"] != S.QUEUED.value]  # e.g. no address
     if born_otherwise:
         conn.execute(insert(E), [{"delivery_id": r["id"], "at": r["created_at"],
@@ -100,28 +101,35 @@ def claim(store: Store, ids: Sequence[str], redelivered: Sequence[str], actor: s
         return claim_in(conn, ids, redelivered, actor)
 
 
+def _take(conn: Any, ids: Sequence[str], redelivered: Sequence[str], **values: Any
+          ) -> list[tuple[str, int, bool]]:
+    """Set ``values`` (and count an attempt) on the pending/queued ones among ``ids``, and on
+    redelivered ones also when left ``sending`` by a worker that died; returns (id, attempts,
+    taken over) of each one taken."""
+    again = set(redelivered)
+    taken: list[tuple[str, int, bool]] = []
+    for group, states in ((list(set(ids) - again), CLAIMABLE),
+                          (list(again), CLAIMABLE + (S.SENDING.value,))):
+        if not group:
+            continue
+        stmt = (update(D).where(D.c.id.in_(group), D.c.status.in_(states))
+                .values(attempts=D.c.attempts + 1, **values)
+                .returning(D.c.id, D.c.attempts))
+        taken += [(row.id, row.attempts, states != CLAIMABLE) for row in conn.execute(stmt)]
+    return taken
+
+
 def claim_in(conn: Any, ids: Sequence[str], redelivered: Sequence[str], actor: str
              ) -> dict[str, Claim]:
     """``claim`` inside the caller's transaction."""
     at = now()
-    taken: dict[str, Claim] = {}
-    takeovers: list[Claim] = []
-    for group, states in ((list(set(ids) - set(redelivered)), CLAIMABLE),
-                          (list(redelivered), CLAIMABLE + (S.SENDING.value,))):
-        if not group:
-            continue
-        stmt = (update(D).where(D.c.id.in_(group), D.c.status.in_(states))
-                .values(status=S.SENDING.value, attempts=D.c.attempts + 1, updated_at=at)
-                .returning(D.c.id, D.c.attempts))
-        for row in conn.execute(stmt):
-            taken[row.id] = Claim(row.id, row.attempts)
-            if states != CLAIMABLE:
-                takeovers.append(taken[row.id])
+    taken = _take(conn, ids, redelivered, status=S.SENDING.value, updated_at=at)
+    takeovers = [(i, n) for i, n, over in taken if over]
     if takeovers:
-        conn.execute(insert(E), [{"delivery_id": c.id, "at": at, "status": S.SENDING.value,
-                                  "attempt": c.attempts, "reason": "redelivered",
-                                  "actor": actor} for c in takeovers])
-    return taken
+        conn.execute(insert(E), [{"delivery_id": i, "at": at, "status": S.SENDING.value,
+                                  "attempt": n, "reason": "redelivered", "actor": actor}
+                                 for i, n in takeovers])
+    return {i: Claim(i, n) for i, n, _ in taken}
 
 
 _RECORD = (update(D).where(D.c.id == bindparam("b_id")).values(
@@ -130,25 +138,16 @@ _RECORD = (update(D).where(D.c.id == bindparam("b_id")).values(
     updated_at=bindparam("b_at")))
 
 
-def record(store: Store, outcomes: Sequence[Outcome], actor: str,
-           inbox_rows: Sequence[dict[str, Any]] = ()) -> None:
-    """Write results and their events in one transaction (before the broker ack), with the
-    in-app inbox rows of the deliveries sent to the inbox (so no row exists without its
-    ``sent``, and no ``sent`` without its row)."""
-    if not outcomes:
-        return
-    with store.connect() as conn:
-        record_in(conn, outcomes, actor, inbox_rows)
-
-
 def record_in(conn: Any, outcomes: Sequence[Outcome], actor: str,
               inbox_rows: Sequence[dict[str, Any]] = ()) -> None:
-    """``record`` inside the caller's transaction."""
+    """Write results and their events inside the caller's transaction (committed before the
+    broker ack), with the in-app inbox rows of the deliveries sent to the inbox (so no row
+    exists without its ``sent``, and no ``sent`` without its row)."""
     if not outcomes:
         return
     at = now()
     if inbox_rows:
-        conn.execute(_inbox_insert(conn), [{"created_at": at, **r} for r in inbox_rows])
+        _insert_inbox(conn, [{"created_at": at, **r} for r in inbox_rows])
     conn.execute(_RECORD, [{"b_id": o.id, "b_status": o.status, "b_code": o.code,
                             "b_reason": o.reason, "b_pmid": o.provider_message_id,
                             "b_ms": o.duration_ms, "b_at": at} for o in outcomes])
@@ -177,22 +176,13 @@ def record_sent_locally_in(conn: Any, ids: Sequence[str], redelivered: Sequence[
                            inbox_rows: Sequence[dict[str, Any]] = ()) -> dict[str, int]:
     """``record_sent_locally`` inside the caller's transaction."""
     at = now()
-    done: dict[str, int] = {}
-    fresh = list(set(ids) - set(redelivered))
-    for group, states in ((fresh, CLAIMABLE),
-                          (list(set(redelivered)), CLAIMABLE + (S.SENDING.value,))):
-        if not group:
-            continue
-        stmt = (update(D).where(D.c.id.in_(group), D.c.status.in_(states))
-                .values(status=S.SENT.value, attempts=D.c.attempts + 1, code=None,
-                        reason=None, duration_ms=duration_ms, updated_at=at)
-                .returning(D.c.id, D.c.attempts))
-        done.update((row.id, row.attempts) for row in conn.execute(stmt))
+    done = {i: n for i, n, _ in _take(conn, ids, redelivered, status=S.SENT.value, code=None,
+                                      reason=None, duration_ms=duration_ms, updated_at=at)}
     if not done:
         return done
     rows = [{"created_at": at, **r} for r in inbox_rows if r["delivery_id"] in done]
     if rows:
-        conn.execute(_inbox_insert(conn), rows)
+        _insert_inbox(conn, rows)
     conn.execute(insert(E), [{"delivery_id": i, "at": at, "status": S.SENT.value,
                               "attempt": n, "code": None, "reason": None,
                               "duration_ms": duration_ms, "actor": actor}
@@ -200,11 +190,10 @@ def record_sent_locally_in(conn: Any, ids: Sequence[str], redelivered: Sequence[
     return done
 
 
-def _inbox_insert(conn: Any):  # type: ignore[no-untyped-def]
-    from .models import InboxMessage
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(InboxMessage.__table__).on_conflict_do_nothing(
-        index_elements=["delivery_id"])
+def _insert_inbox(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """The in-app inbox rows of deliveries being recorded ``sent`` (one per delivery)."""
+    conn.execute(insert_ignore(conn, InboxMessage.__table__, index_elements=["delivery_id"]),
+                 rows)
 
 
 def counts(store: Store, campaign_id: str) -> dict[str, dict[str, int]]:

@@ -1,7 +1,7 @@
 """The in-app inbox's storage.
 
 The inbox channel hands its rows to this writer; the worker then commits them in the same
-transaction as the deliveries' ``sent`` records (``deliveries.record(inbox_rows=…)``).
+transaction as the deliveries' ``sent`` records (``deliveries.record_sent_locally_in``).
 """
 
 from __future__ import annotations

@@ -373,9 +373,11 @@ class Worker:
         items = [i for i in batch if i.msg is not None]
         if not items:
             return
-        local = [i for i in items if getattr(self.adapters.get(i.msg.channel), "local", False)]
-        mine = {id(i) for i in local}
-        remote = [i for i in items if id(i) not in mine]
+        local: list[Item] = []
+        remote: list[Item] = []
+        for item in items:
+            is_local = getattr(self.adapters.get(item.msg.channel), "local", False)
+            (local if is_local else remote).append(item)
         by_channel: dict[str, list[Item]] = {}
         claims = {}
         if remote:

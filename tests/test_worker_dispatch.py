@@ -1,0 +1,67 @@
+"""How a worker paces its batches: the hold after urgent deliveries, and gathering a
+provider-sized batch while its prefetch window is full of its own work."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from clarion.worker import runner
+
+
+@pytest.fixture
+def worker(settings, store):  # type: ignore[no-untyped-def]
+    w = runner.Worker(settings, store)
+    yield w
+    w.writer.close()
+
+
+def _elapsed(coro) -> float:  # type: ignore[no-untyped-def]
+    async def timed() -> float:
+        started = time.monotonic()
+        await coro
+        return time.monotonic() - started
+    return asyncio.run(timed())
+
+
+def test_normal_work_waits_a_moment_after_urgent_deliveries(worker, monkeypatch):
+    monkeypatch.setattr(runner, "URGENT_GRACE", 0.3)
+    monkeypatch.setattr(runner, "URGENT_HOLD_MAX", 0.6)
+    assert _elapsed(worker._hold_normal()) < 0.1  # no urgent work seen: no wait
+
+    worker.last_urgent = time.monotonic()  # an emergency's chunk was just handled
+    assert _elapsed(worker._hold_normal()) >= 0.25  # the next chunk gets its chance first
+
+    worker.last_urgent, worker.holding_since = time.monotonic(), None
+
+    async def urgent_arrives() -> None:
+        await asyncio.sleep(0.05)
+        worker.buffers["urgent"].append(object())
+
+    async def both() -> None:
+        await asyncio.gather(worker._hold_normal(), urgent_arrives())
+    assert _elapsed(both()) < 0.25  # urgent work ends the hold at once
+    worker.buffers["urgent"].clear()
+
+    # a trickle of urgent messages cannot hold normal work back for longer than the cap
+    worker.holding_since = time.monotonic() - 0.6
+    worker.last_urgent = time.monotonic()
+    assert _elapsed(worker._hold_normal()) < 0.1
+
+
+def _buffer(worker, channel: str, n: int) -> None:  # type: ignore[no-untyped-def]
+    for tag in range(n):
+        worker.buffers["normal"].append(SimpleNamespace(msg=SimpleNamespace(channel=channel),
+                                                        tag=tag))
+
+
+def test_a_provider_sized_batch_keeps_gathering_while_the_window_is_full_of_our_work(worker):
+    worker.adapters = {"sms": SimpleNamespace(max_batch=1000)}  # prefetch window: 2,000
+    _buffer(worker, "sms", 10)
+    quick = _elapsed(worker._gather())  # nothing more arrives: 40 idle ticks end it
+    worker.held["sms"] = 1990  # 1,990 in flight + 10 buffered: nothing can arrive until an ack
+    patient = _elapsed(worker._gather())  # … so it waits up to its 1 s limit
+    assert quick < 0.6 and patient >= 0.9, (quick, patient)
