@@ -242,15 +242,15 @@ class Rig:
     def _delete_namespace(self) -> None:
         import pika
 
-        from clarion.broker.names import LANES, Names
+        from clarion.broker.names import Names
         from clarion.channels.registry import channel_specs
         names = Names(self.namespace)
         conn = pika.BlockingConnection(pika.URLParameters(self.args.broker))
         try:
             ch = conn.channel()
             for c in channel_specs(self.settings):
-                for lane in LANES:
-                    ch.queue_delete(names.queue(c, lane))
+                for q in names.queues(c):
+                    ch.queue_delete(q)
             for d in self.settings.retry_delays:
                 ch.queue_delete(names.retry_queue(d))
             ch.queue_delete(names.dead)

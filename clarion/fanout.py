@@ -1,5 +1,8 @@
 """Fan-out of one (campaign, channel, segment): stream recipients, render, insert, publish.
 
+Deliveries are published in bundles (``fanout_bundle`` to an AMQP message), each delivery
+keeping its own row, claim, result and retry.
+
 Safe to repeat: deliveries are keyed per campaign × recipient × channel; a repeated run
 inserts only what is new and publishes again only what is not yet sent.  A delivery
 published twice is sent once, because the worker claims it before sending.
@@ -77,7 +80,8 @@ async def fan_out(store: Store, settings: Settings, campaign_id: str, channel: s
                          compiled.render(channel, r, request.variables) if r.get(addr) else None)
                     for r in chunk]
             to_publish = await asyncio.to_thread(_store_chunk, store, rows, actor, report)
-            await _publish(publisher, request, channel, campaign_id, to_publish, report, fault)
+            await _publish(publisher, request, channel, campaign_id, to_publish, report, fault,
+                           settings.fanout_bundle)
     finally:
         await publisher.amqp.close()
     return report
@@ -119,10 +123,14 @@ def _store_chunk(store: Store, rows: list[dict[str, Any]], actor: str,
 
 async def _publish(publisher: ConfirmingPublisher, request: CampaignRequest, channel: str,
                    campaign_id: str, rows: list[dict[str, Any]], report: FanoutReport,
-                   fault: FaultHook | None) -> None:
+                   fault: FaultHook | None, bundle: int) -> None:
     if not rows:
         return
-    await publisher.publish_all(_message(r, request, channel, campaign_id) for r in rows)
+    messages = (_message(r, request, channel, campaign_id) for r in rows)
+    if bundle > 1:
+        await publisher.publish_bundles(messages, bundle)
+    else:
+        await publisher.publish_all(messages)
     report.first_publish_at = report.first_publish_at or time.time()
     report.published += len(rows)
     report.chunks += 1

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     max_attempts: int = 6
     retry_delays: list[int] = Field(default_factory=lambda: [1, 5, 30, 120, 600])
     fanout_chunk: int = 2000
+    # deliveries per AMQP message from a campaign's fan-out (1: a message each; see
+    # clarion/broker/message.py); workers take about two provider batches' worth at a time
+    fanout_bundle: int = Field(500, ge=1, le=5000)
     segment_size: int = 10000
 
     metrics_port: int | None = None

@@ -88,12 +88,12 @@ def rabbitmq() -> str:
 def delete_namespace(namespace: str, channels: list[str], delays: list[int]) -> None:
     import pika
 
-    from clarion.broker.names import LANES, Names
+    from clarion.broker.names import Names
     names = Names(namespace)
     conn = pika.BlockingConnection(pika.URLParameters(BROKER_URL))
     try:
         ch = conn.channel()
-        queues = [names.queue(c, lane) for c in channels for lane in LANES]
+        queues = [q for c in channels for q in names.queues(c)]
         queues += [names.retry_queue(d) for d in delays] + [names.dead]
         for q in queues:
             ch.queue_delete(q)

@@ -31,9 +31,9 @@ def _queued_messages(settings) -> int:  # type: ignore[no-untyped-def]
     try:
         ch = conn.channel()
         total = 0
-        for lane in ("normal", "urgent"):
+        for q in names.queues("sms"):
             try:
-                total += ch.queue_declare(names.queue("sms", lane), passive=True).method.message_count
+                total += ch.queue_declare(q, passive=True).method.message_count
             except pika.exceptions.ChannelClosedByBroker:
                 ch = conn.channel()  # never declared: nothing queued
         return total

@@ -1,6 +1,7 @@
 """Every exchange, queue and routing key, derived from one namespace.
 
     {ns}.deliveries   topic   "<channel>.<lane>"            -> {ns}.q.<channel>[.urgent]
+                      "<channel>.<lane>.bulk"       -> {ns}.q.<channel>[.urgent].bulk
     {ns}.retry        topic   "<delay>s.<channel>.<lane>"   -> {ns}.retry.<delay>s (TTL)
     {ns}.requeue      topic   dead-letter target of the retry queues, "*.<channel>.<lane>"
     {ns}.dead         fanout  dead-letter target of the channel queues -> {ns}.dead
@@ -11,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 LANES = ("urgent", "normal")
+# "single": one delivery per message (the API, retries); "bulk": a campaign's bundle of many
+KINDS = ("single", "bulk")
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,13 @@ class Names:
     def dead(self) -> str:
         return f"{self.ns}.dead"
 
-    def queue(self, channel: str, lane: str) -> str:
-        return f"{self.ns}.q.{channel}" + (".urgent" if lane == "urgent" else "")
+    def queue(self, channel: str, lane: str, kind: str = "single") -> str:
+        return (f"{self.ns}.q.{channel}" + (".urgent" if lane == "urgent" else "")
+                + (".bulk" if kind == "bulk" else ""))
+
+    def queues(self, channel: str) -> list[str]:
+        """Every queue of one channel: each lane, each kind."""
+        return [self.queue(channel, lane, kind) for lane in LANES for kind in KINDS]
 
     def retry_queue(self, delay_s: int) -> str:
         return f"{self.ns}.retry.{delay_s}s"
@@ -42,6 +50,10 @@ class Names:
     @staticmethod
     def routing_key(channel: str, lane: str) -> str:
         return f"{channel}.{lane}"
+
+    @staticmethod
+    def bulk_key(channel: str, lane: str) -> str:
+        return f"{channel}.{lane}.bulk"
 
     @staticmethod
     def retry_key(delay_s: int, channel: str, lane: str) -> str:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Iterable
+from typing import Any, Iterable
 
 from pika.spec import Basic
 
 from ..settings import Settings
 from .amqp import AsyncAmqp, BrokerUnavailable
-from .message import DeliveryMessage
+from .message import DeliveryMessage, bundle_body, bundle_properties
 from .names import Names
 
 
@@ -53,13 +53,23 @@ class ConfirmingPublisher:
         self._pending.clear()
 
     def publish(self, exchange: str, routing_key: str, msg: DeliveryMessage) -> asyncio.Future:
+        return self._publish(exchange, routing_key, msg.to_body(), msg.properties())
+
+    def _publish(self, exchange: str, routing_key: str, body: bytes,
+                 properties: Any) -> asyncio.Future:
         if self._ch is None or not self._ch.is_open:
             raise BrokerUnavailable("publish channel is not open")
         fut = asyncio.get_running_loop().create_future()
         self._seq += 1
         self._pending[self._seq] = fut
-        self._ch.basic_publish(exchange, routing_key, msg.to_body(), msg.properties())
+        self._ch.basic_publish(exchange, routing_key, body, properties)
         return fut
+
+    def publish_bundle(self, messages: list[DeliveryMessage]) -> asyncio.Future:
+        """Deliveries of one campaign, channel and lane as one message on the bulk queue."""
+        first = messages[0]
+        return self._publish(self.names.deliveries, Names.bulk_key(first.channel, first.lane),
+                             bundle_body(messages), bundle_properties(messages))
 
     def publish_delivery(self, msg: DeliveryMessage) -> asyncio.Future:
         return self.publish(self.names.deliveries, Names.routing_key(msg.channel, msg.lane), msg)
@@ -77,6 +87,27 @@ class ConfirmingPublisher:
             if len(futures) >= window:
                 await self._confirmed(futures)
                 futures = []
+        await self._confirmed(futures)
+        return count
+
+    async def publish_bundles(self, messages: Iterable[DeliveryMessage], size: int,
+                              window: int = 64) -> int:
+        """Publish ``messages`` (one campaign, channel and lane) in bundles of up to ``size``,
+        at most ``window`` bundles unconfirmed at once; return the number of deliveries."""
+        futures: list[asyncio.Future] = []
+        count = 0
+        bundle: list[DeliveryMessage] = []
+        for msg in messages:
+            bundle.append(msg)
+            if len(bundle) >= size:
+                futures.append(self.publish_bundle(bundle))
+                count, bundle = count + len(bundle), []
+                if len(futures) >= window:
+                    await self._confirmed(futures)
+                    futures = []
+        if bundle:
+            futures.append(self.publish_bundle(bundle))
+            count += len(bundle)
         await self._confirmed(futures)
         return count
 

@@ -17,7 +17,8 @@ def _queue_args(settings: Settings, names: Names) -> dict:
 
 
 async def declare(amqp: AsyncAmqp, settings: Settings, channels: Iterable[str]) -> Names:
-    """Exchanges, the retry ladder, the dead-letter queue and each channel's two lanes."""
+    """Exchanges, the retry ladder, the dead-letter queue and each channel's queues: two lanes,
+    each for single deliveries and for bundles."""
     names = Names(settings.broker_namespace)
     ch = await amqp.channel()
     try:
@@ -50,3 +51,9 @@ async def declare_channel(amqp: AsyncAmqp, ch, settings: Settings, names: Names,
         key = names.routing_key(channel, lane)
         await amqp.call(ch.queue_bind, queue=q, exchange=names.deliveries, routing_key=key)
         await amqp.call(ch.queue_bind, queue=q, exchange=names.requeue, routing_key=f"*.{key}")
+        # a campaign's bundles: their own queue, so a worker can take few of them at a time
+        bulk = names.queue(channel, lane, "bulk")
+        await amqp.call(ch.queue_declare, queue=bulk, durable=True,
+                        arguments=_queue_args(settings, names))
+        await amqp.call(ch.queue_bind, queue=bulk, exchange=names.deliveries,
+                        routing_key=names.bulk_key(channel, lane))

@@ -17,7 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 from sqlalchemy import func, select
 
-from ..broker.names import LANES, Names
+from ..broker.names import Names
 from ..settings import Settings
 from ..store.db import Store
 from ..store.models import Campaign, Delivery
@@ -58,8 +58,7 @@ def queue_stats(settings: Settings, channels: Iterable[str]) -> dict[str, tuple[
     try:
         ch = conn.channel()
         for channel in channels:
-            for lane in LANES:
-                q = names.queue(channel, lane)
+            for q in names.queues(channel):
                 try:
                     ok = ch.queue_declare(q, passive=True).method
                     out[q] = (ok.message_count, ok.consumer_count)
@@ -126,7 +125,7 @@ class ClarionCollector(Collector):
 
     @staticmethod
     def _queues(stats: dict[str, tuple[int, int]]):  # type: ignore[no-untyped-def]
-        depth = GaugeMetricFamily("clarion_queue_depth", "Messages ready in a queue.",
+        depth = GaugeMetricFamily("clarion_queue_depth", "Messages ready in a queue (on a .bulk queue, each carries a campaign's bundle of deliveries).",
                                   labels=["queue"])
         consumers = GaugeMetricFamily("clarion_queue_consumers", "Consumers on a queue.",
                                       labels=["queue"])

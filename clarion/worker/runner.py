@@ -21,7 +21,7 @@ from typing import Any
 from .. import metrics
 from ..broker.amqp import AsyncAmqp, BrokerUnavailable
 from ..broker.message import DeliveryMessage
-from ..broker.names import LANES, Names
+from ..broker.names import KINDS, LANES, Names
 from ..broker.publisher import ConfirmingPublisher
 from ..broker.topology import declare
 from ..channels.base import (
@@ -57,42 +57,82 @@ class Item:
 
 
 class Lane:
-    """One AMQP channel consuming one lane, with its own prefetch window and ack tracker.
+    """One AMQP channel consuming one lane of one kind (single deliveries or bundles), with its
+    own prefetch window and ack tracker.
 
     Each lane has its own channel so that a full window of normal deliveries never holds
-    back an urgent one.
+    back an urgent one.  A bundle's message is settled once every delivery in it is: acked,
+    or requeued whole if any of them has to be (the claim skips those already final).
     """
 
-    def __init__(self, amqp: AsyncAmqp, ch: Any):
-        self.amqp, self.ch = amqp, ch
+    def __init__(self, amqp: AsyncAmqp, ch: Any, kind: str = "single"):
+        self.amqp, self.ch, self.kind = amqp, ch, kind
         self.acks = AckTracker()
+        self.parts: dict[int, int] = {}  # tag → deliveries of that message not yet settled
+        self.requeued: set[int] = set()  # tags to requeue once all their deliveries are done
 
     @property
     def alive(self) -> bool:
         return self.amqp.is_open and self.ch.is_open
 
+    def received(self, tag: int, parts: int = 1) -> None:
+        self.acks.received(tag)
+        self.parts[tag] = parts
+
+    def _settled(self, tags: list[int], requeue: bool) -> tuple[list[int], list[int]]:
+        """Count one delivery done per entry of ``tags``; return the tags now complete, as
+        (to ack, to requeue)."""
+        ack, again = [], []
+        for tag in tags:
+            left = self.parts.get(tag)
+            if left is None:
+                continue
+            if requeue:
+                self.requeued.add(tag)
+            if left > 1:
+                self.parts[tag] = left - 1
+                continue
+            del self.parts[tag]
+            if tag in self.requeued:
+                self.requeued.discard(tag)
+                again.append(tag)
+            else:
+                ack.append(tag)
+        return ack, again
+
     def ack(self, tags: list[int]) -> None:
+        """One entry per delivery done (a bundle's tag appears once per delivery)."""
+        self._finish(*self._settled(tags, requeue=False))
+
+    def requeue(self, tags: list[int]) -> None:
+        """These deliveries must come again: their message goes back once it is complete."""
+        self._finish(*self._settled(tags, requeue=True))
+
+    def dead_letter(self, tag: int) -> None:
+        """An unreadable message, whole: to the dead-letter queue, never retried."""
+        self.parts.pop(tag, None)
+        self._finish([], [], dead=[tag])
+
+    def _finish(self, ack: list[int], again: list[int], dead: list[int] = ()) -> None:  # type: ignore[assignment]
         if not self.alive:
             return  # stale tags: the broker will redeliver, the claim will skip them
-        for tag, multiple in self.acks.finish(tags):
-            self.ch.basic_ack(tag, multiple=multiple)
-
-    def nack(self, tags: list[int], requeue: bool) -> None:
-        if not self.alive:
-            return
-        for tag in tags:
-            self.ch.basic_nack(tag, requeue=requeue)
-        for tag, multiple in self.acks.finish(tags, rejected=True):
+        for tags, requeue in ((again, True), (dead, False)):
+            for tag in tags:
+                self.ch.basic_nack(tag, requeue=requeue)
+            for tag, multiple in self.acks.finish(list(tags), rejected=True):
+                self.ch.basic_ack(tag, multiple=multiple)
+        for tag, multiple in self.acks.finish(ack):
             self.ch.basic_ack(tag, multiple=multiple)
 
 
 class Session:
     """One connection: a consuming channel per lane, a publisher, the consumer tags."""
 
-    def __init__(self, amqp: AsyncAmqp, lanes: dict[str, Lane], publisher: ConfirmingPublisher,
-                 names: Names):
+    def __init__(self, amqp: AsyncAmqp, lanes: dict[tuple[str, str], Lane],
+                 publisher: ConfirmingPublisher, names: Names):
         self.amqp, self.lanes, self.publisher, self.names = amqp, lanes, publisher, names
         self.consumers: dict[str, list[tuple[Lane, str]]] = {}  # channel → (lane, tag)
+        # lanes: (lane, kind) → Lane
 
     @property
     def alive(self) -> bool:
@@ -183,9 +223,11 @@ class Worker:
         names = await declare(amqp, self.settings, self.adapters)
         lanes = {}
         for lane in LANES:
-            ch = await amqp.channel()
-            await amqp.call(ch.basic_qos, prefetch_count=self._prefetch())
-            lanes[lane] = Lane(amqp, ch)
+            for kind in KINDS:
+                ch = await amqp.channel()
+                if kind == "single":  # bundles: a prefetch per consumer, set in _consume
+                    await amqp.call(ch.basic_qos, prefetch_count=self._prefetch())
+                lanes[lane, kind] = Lane(amqp, ch, kind)
         publisher = await ConfirmingPublisher(amqp, names).open()
         self.session = Session(amqp, lanes, publisher, names)
         for channel in self.adapters:
@@ -202,10 +244,13 @@ class Worker:
         s = self.session
         if s is None or not s.alive or channel in s.consumers:
             return
-        s.consumers[channel] = [
-            (s.lanes[lane], s.lanes[lane].ch.basic_consume(
-                s.names.queue(channel, lane), self._on_message(s, s.lanes[lane])))
-            for lane in LANES]
+        pairs = []
+        for (lane, kind), lane_ch in s.lanes.items():
+            if kind == "bulk":  # applies to the consumer made next (pika runs these in order)
+                lane_ch.ch.basic_qos(prefetch_count=self._bulk_prefetch(channel))
+            pairs.append((lane_ch, lane_ch.ch.basic_consume(
+                s.names.queue(channel, lane, kind), self._on_message(s, lane_ch))))
+        s.consumers[channel] = pairs
         metrics.ACCOUNT_STOPPED.labels(channel).set(0)
 
     def _pause(self, channel: str, seconds: float) -> None:
@@ -248,16 +293,18 @@ class Worker:
 
     def _on_message(self, session: Session, lane_ch: Lane):
         def on_message(_ch, method, properties, body) -> None:  # type: ignore[no-untyped-def]
-            lane_ch.acks.received(method.delivery_tag)
+            tag = method.delivery_tag
             try:
-                msg = DeliveryMessage.from_amqp(body, properties)
-            except (ValueError, KeyError, TypeError):
-                msg = None
-            lane = msg.lane if msg is not None and msg.lane in self.buffers else "normal"
+                msgs: list[DeliveryMessage | None] = list(DeliveryMessage.decode(body, properties))
+            except (ValueError, KeyError, TypeError, IndexError):
+                msgs = [None]  # a poison message, whole
+            lane_ch.received(tag, len(msgs))
+            head = msgs[0]
+            lane = head.lane if head is not None and head.lane in self.buffers else "normal"
             if lane == "urgent":
                 self.last_urgent = time.monotonic()
-            self.buffers[lane].append(
-                Item(method.delivery_tag, msg, method.redelivered, lane_ch, session))
+            self.buffers[lane].extend(Item(tag, msg, method.redelivered, lane_ch, session)
+                                      for msg in msgs)
             self.wakeup.set()
         return on_message
 
@@ -271,6 +318,17 @@ class Worker:
         the other is in flight."""
         return max([self.settings.worker_prefetch,
                     *(2 * self._batch_size(name) for name in self.adapters)])
+
+    def _bulk_prefetch(self, channel: str) -> int:
+        """Bundles per consumer: about two of the channel's batches, and at least two."""
+        bundle = self.settings.fanout_bundle
+        return max(2, -(-2 * self._batch_size(channel) // bundle))
+
+    def _window(self, channel: str | None) -> int:
+        """The most deliveries of ``channel`` the broker lets this worker hold unacked."""
+        if channel is None:
+            return self._prefetch()
+        return max(self._prefetch(), self._bulk_prefetch(channel) * self.settings.fanout_bundle)
 
     def _head_channel(self) -> str | None:
         head = next((buf[0] for buf in (self.buffers[lane] for lane in LANES) if buf), None)
@@ -302,7 +360,7 @@ class Worker:
         patience, limit = ((1, 0.005) if self.buffers["urgent"] else
                            (40, 1.0) if big else (5, 0.25))
         deadline = time.monotonic() + limit
-        window = self._prefetch()
+        window = self._window(channel)
         seen, idle = sum(map(len, self.buffers.values())), 0
         while seen < target and idle < patience and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
@@ -359,7 +417,7 @@ class Worker:
 
     def _reject(self, batch: list[Item]) -> None:
         for item in batch:
-            item.lane.nack([item.tag], requeue=True)
+            item.lane.requeue([item.tag])
 
     async def _db(self, fn, *args):  # type: ignore[no-untyped-def]
         """``fn(conn, *args)`` in a write transaction of this worker's database thread."""
@@ -368,7 +426,7 @@ class Worker:
     async def _process(self, batch: list[Item]) -> None:
         poison = [i for i in batch if i.msg is None]
         for item in poison:  # unreadable: to the dead-letter queue, never retried
-            item.lane.nack([item.tag], requeue=False)
+            item.lane.dead_letter(item.tag)
             metrics.DELIVERIES.labels("unknown", "dead_lettered").inc()
         items = [i for i in batch if i.msg is not None]
         if not items:
