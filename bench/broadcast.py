@@ -272,14 +272,13 @@ def delete_namespace(broker_url: str, ns: str, channels: list[str]) -> list[str]
     """Delete every queue and exchange of a namespace; returns the queue names deleted."""
     import pika
 
-    from clarion.broker.names import LANES, Names
+    from clarion.broker.names import Names
     from clarion.channels.registry import ADAPTERS  # type: ignore[attr-defined]
     from clarion.settings import Settings
     names = Names(ns)
     candidates = {names.dead} | {names.retry_queue(d) for d in Settings().retry_delays}
     for channel in set(channels) | set(ADAPTERS) | {"email", "sms", "inbox", "webhook"}:
-        for lane in LANES:
-            candidates.add(names.queue(channel, lane))
+        candidates.update(names.queues(channel))
     candidates |= set(_listed_queues(ns))
     deleted = []
     conn = pika.BlockingConnection(pika.URLParameters(broker_url))
@@ -533,6 +532,7 @@ class Bench:
             done_seen = None
             deadline = t0 + args.timeout
             last_counts: dict = {}
+            progress: list[tuple[float, int, int]] = []  # (s, created, final) at each poll
             while time.time() < deadline:
                 if cli_exit is None and cli.poll() is not None:
                     cli_exit = time.time()
@@ -543,6 +543,7 @@ class Bench:
                 total = sum(n for by in last_counts.values() for n in by.values())
                 open_ = sum(n for by in last_counts.values() for s, n in by.items()
                             if s in campaigns.OPEN)
+                progress.append((_r(time.time() - t0), total, total - open_))
                 if total >= expected and open_ == 0:
                     done_seen = time.time()
                     break
@@ -608,6 +609,7 @@ class Bench:
                 "run_cpu_s": round(sum(sampler.cpu.values()), 1),
                 "cpu_ms_per_delivery": round(1000 * sum(sampler.cpu.values()) / expected, 3),
                 "loadavg_after": os.getloadavg(),
+                "progress_s_created_final": progress,
             })
             if scraper:
                 result["scrapes"] = scraper.count

@@ -126,6 +126,44 @@ def test_sqlite_writers_of_every_process_queue_on_one_file_lock(store, end):
         holder.wait()
 
 
+@pytest.mark.sqlite_only
+def test_a_process_puts_one_writer_at_a_time_in_the_queue(store, monkeypatch):
+    """Threads of one process (a fan-out's) wait their turn inside it: only one of them
+    queues on the file lock with the other processes, and a failed write frees the turn."""
+    from clarion.store import db as dbmod
+
+    queued = []
+    real_flock = dbmod.fcntl.flock
+    monkeypatch.setattr(dbmod.fcntl, "flock", lambda fd, op: (queued.append(fd),
+                                                               real_flock(fd, op))[1])
+    first_in, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with store._writers.held():
+            first_in.set()
+            release.wait(5)
+
+    def second() -> None:
+        with store._writers.held():
+            pass
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert first_in.wait(5)
+    b = threading.Thread(target=second)
+    b.start()
+    b.join(0.3)
+    assert b.is_alive() and len(queued) == 1, "a second thread queued on the file lock"
+    release.set()
+    a.join(5)
+    b.join(5)
+    assert not b.is_alive() and len(queued) == 2
+    with pytest.raises(ValueError), store._writers.held():
+        raise ValueError("a failed write")
+    with store._writers.held():  # the turn was given back
+        pass
+
+
 def _insert_one(conn, tag: str) -> str:  # type: ignore[no-untyped-def]
     row = {"id": f"d-{tag}", "campaign_id": None, "message_id": f"m-{tag}", "recipient_id": "r",
            "channel": "inbox", "address": "r", "content": {}, "category": "campus",
