@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import subprocess
 import sys
 import threading
@@ -238,3 +239,62 @@ def test_sqlite_checkpoints_its_wal_every_ten_thousand_pages(store):
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == \
             WAL_AUTOCHECKPOINT_PAGES == 10_000
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def _stored(store, delivery_id: str) -> dict:  # type: ignore[no-untyped-def]
+    """Everything stored for one delivery, read through SQLAlchemy and as raw text."""
+    with store.read() as conn:
+        row = dict(conn.execute(select(Delivery).where(Delivery.id == delivery_id)).one()._mapping)
+        events = [dict(e._mapping) for e in conn.execute(
+            select(DeliveryEvent).where(DeliveryEvent.delivery_id == delivery_id))]
+        inbox = [dict(i._mapping) for i in conn.execute(
+            select(InboxMessage).where(InboxMessage.delivery_id == delivery_id))]
+        raw = conn.exec_driver_sql("SELECT created_at, updated_at, content FROM deliveries "
+                                   "WHERE id = ?", (delivery_id,)).one()
+    return {"row": row, "events": events, "inbox": inbox, "raw": tuple(raw)}
+
+
+def _same_but_ids_and_times(a, b, times=("created_at", "updated_at", "at")) -> None:  # type: ignore[no-untyped-def]
+    def strip(d: dict) -> dict:
+        return {k: (type(v) if k in times else v) for k, v in d.items()
+                if k not in ("id", "delivery_id")}
+    assert strip(a["row"]) == strip(b["row"])
+    assert [strip(e) for e in a["events"]] == [strip(e) for e in b["events"]]
+    assert [strip(i) for i in a["inbox"]] == [strip(i) for i in b["inbox"]]
+
+
+@pytest.mark.sqlite_only
+def test_the_sqlite_write_path_stores_exactly_what_sqlalchemy_stores(store):
+    """Inserts, results and inbox rows prepared as DB-API tuples for SQLite read back like
+    the same writes made through SQLAlchemy, down to the stored text of times and JSON."""
+    def row(tag: str, status: str = "queued") -> dict:
+        return {"id": f"d-{tag}", "campaign_id": None, "message_id": "m-1",
+                "recipient_id": "r1", "channel": "sms", "address": "+8613800000000",
+                "content": {"text": "Fire drill at 10:00", "ü": [1, None]},
+                "category": "security", "priority": "emergency", "source": "security",
+                "status": status, "reason": "no phone" if status == "skipped" else None,
+                "code": "no_address" if status == "skipped" else None}
+
+    for dialect, tag in (("sqlite", "fast"), ("generic", "slow")):
+        with store.connect() as conn:
+            deliveries.prepare_insert(dialect, [row(tag), row(f"{tag}-skip", "skipped"),
+                                                row(f"{tag}-inbox")], "fanout:sms")(conn)
+        with store.connect() as conn:
+            claims = deliveries.claim_in(conn, [f"d-{tag}"], [], "w1")
+            assert {i: c.attempts for i, c in claims.items()} == {f"d-{tag}": 1}
+            deliveries.prepare_record(dialect, [deliveries.Outcome(
+                f"d-{tag}", "sent", 1, provider_message_id="biz-1", duration_ms=1.5)],
+                "w1")(conn)
+        write = deliveries.prepare_sent_locally(dialect, [f"d-{tag}-inbox"], [], "w1", 0.25,
+                                                [_inbox_row(f"d-{tag}-inbox")])
+        with store.connect() as conn:
+            assert write(conn) == {f"d-{tag}-inbox": 1}
+
+    for suffix in ("", "-skip", "-inbox"):
+        fast, slow = _stored(store, f"d-fast{suffix}"), _stored(store, f"d-slow{suffix}")
+        _same_but_ids_and_times(fast, slow)
+        for stored in (fast, slow):  # SQLAlchemy's own text for times on SQLite
+            assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", stored["raw"][0])
+        assert fast["raw"][2] == slow["raw"][2]  # the same JSON text
+    assert _stored(store, "d-fast")["row"]["provider_message_id"] == "biz-1"
+    assert len(_stored(store, "d-fast-inbox")["inbox"]) == 1

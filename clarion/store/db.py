@@ -129,6 +129,10 @@ class Store:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
     def _write_turn(self) -> ContextManager[None]:
         return self._writers.held() if self._writers is not None else nullcontext()
 

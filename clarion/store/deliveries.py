@@ -6,24 +6,39 @@ gets no event row for it, and ``trace``/``events_for`` begin its trace with that
 from the row (one insert fewer per delivery on the fan-out's hot path: +4% deliveries/s,
 docs/BENCHMARKS.md).  A delivery created in another state (skipped: no address) has its
 event row.
+
+On SQLite the hot writes (the fan-out's inserts, a worker's results and inbox rows) are made
+ready before the write transaction (``prepare_*``, ``sqlite_bulk``), so the database's one
+write lock is held only for SQLite's own work.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain import DeliveryStatus as S
+from . import sqlite_bulk
 from .db import Store
 from .models import Delivery, DeliveryEvent, InboxMessage
 
 D = Delivery.__table__
 E = DeliveryEvent.__table__
+INBOX = InboxMessage.__table__
 CLAIMABLE = (S.PENDING.value, S.QUEUED.value)
+
+Write = Callable[[Any], Any]  # runs inside the caller's write transaction
+
+DELIVERY_COLUMNS = ("id", "campaign_id", "message_id", "recipient_id", "channel", "address",
+                    "content", "category", "priority", "source", "status", "attempts", "code",
+                    "reason", "created_at", "updated_at", "release_at")
+EVENT_COLUMNS = ("delivery_id", "at", "status", "attempt", "code", "reason", "duration_ms",
+                 "actor")
+INBOX_COLUMNS = ("delivery_id", "recipient_id", "category", "title", "body", "url", "created_at")
 
 
 def now() -> datetime:
@@ -69,26 +84,44 @@ def existing(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
 def insert_new(store: Store, rows: Sequence[dict[str, Any]], actor: str) -> None:
     """Insert deliveries known to be new, with their first event, in one transaction."""
     if rows:
+        write = prepare_insert(store.dialect, rows, actor)  # before taking the write lock
         with store.connect() as conn:
-            insert_new_in(conn, rows, actor)
+            write(conn)
 
 
 def insert_new_in(conn: Any, rows: Sequence[dict[str, Any]], actor: str) -> None:
     """The same, inside the caller's transaction."""
-    if not rows:
-        return
+    if rows:
+        prepare_insert(conn.dialect.name, rows, actor)(conn)
+
+
+def prepare_insert(dialect: str, rows: Sequence[dict[str, Any]], actor: str) -> Write:
+    """The insert of new deliveries (and the events of those not born ``queued``), ready to
+    run in a write transaction."""
     at = now()
     for r in rows:
         r.setdefault("created_at", at)
         r.setdefault("updated_at", at)
         r.setdefault("attempts", 0)
-    conn.execute(insert_ignore(conn, D), list(rows))
-    born_otherwise = [r for r in rows if r["status"] != S.QUEUED.value]  # e.g. no address
-    if born_otherwise:
-        conn.execute(insert(E), [{"delivery_id": r["id"], "at": r["created_at"],
-                                  "status": r["status"], "attempt": 0, "code": r.get("code"),
-                                  "reason": r.get("reason"), "actor": actor}
-                                 for r in born_otherwise])
+    events = [{"delivery_id": r["id"], "at": r["created_at"], "status": r["status"],
+               "attempt": 0, "code": r.get("code"), "reason": r.get("reason"), "actor": actor}
+              for r in rows if r["status"] != S.QUEUED.value]  # e.g. no address
+    if dialect == "sqlite":
+        steps = [sqlite_bulk.insert(D, rows, DELIVERY_COLUMNS, on_conflict="nothing"),
+                 sqlite_bulk.insert(E, events, EVENT_COLUMNS)]
+
+        def write(conn: Any) -> None:
+            for step in steps:
+                step(conn)
+        return write
+    rows = list(rows)
+
+    def write_generic(conn: Any) -> None:
+        if rows:
+            conn.execute(insert_ignore(conn, D), rows)
+        if events:
+            conn.execute(insert(E), events)
+    return write_generic
 
 
 def claim(store: Store, ids: Sequence[str], redelivered: Sequence[str], actor: str
@@ -108,15 +141,29 @@ def _take(conn: Any, ids: Sequence[str], redelivered: Sequence[str], **values: A
     taken over) of each one taken."""
     again = set(redelivered)
     taken: list[tuple[str, int, bool]] = []
+    sqlite = conn.dialect.name == "sqlite"
     for group, states in ((list(set(ids) - again), CLAIMABLE),
                           (list(again), CLAIMABLE + (S.SENDING.value,))):
-        if not group:
-            continue
-        stmt = (update(D).where(D.c.id.in_(group), D.c.status.in_(states))
-                .values(attempts=D.c.attempts + 1, **values)
-                .returning(D.c.id, D.c.attempts))
-        taken += [(row.id, row.attempts, states != CLAIMABLE) for row in conn.execute(stmt)]
+        for start in range(0, len(group), 5000):  # within SQLite's limit on parameters
+            part = group[start:start + 5000]
+            rows = _take_sqlite(conn, part, states, values) if sqlite else conn.execute(
+                update(D).where(D.c.id.in_(part), D.c.status.in_(states))
+                .values(attempts=D.c.attempts + 1, **values).returning(D.c.id, D.c.attempts))
+            taken += [(i, n, states != CLAIMABLE) for i, n in rows]
     return taken
+
+
+def _take_sqlite(conn: Any, ids: list[str], states: tuple[str, ...], values: dict[str, Any]
+                 ) -> list[tuple[str, int]]:
+    """``_take``'s update as one plain statement (no per-call compile of 1,000 parameters)."""
+    columns = list(values)
+    sets = "".join(f"{c} = ?, " for c in columns)
+    params = [v if (f := sqlite_bulk.converter(D, c)) is None else f(v)
+              for c, v in values.items()]
+    sql = (f"UPDATE deliveries SET {sets}attempts = attempts + 1 "
+           f"WHERE status IN ({sqlite_bulk.marks(len(states))}) "
+           f"AND id IN ({sqlite_bulk.marks(len(ids))}) RETURNING id, attempts")
+    return [tuple(r) for r in conn.exec_driver_sql(sql, (*params, *states, *ids))]
 
 
 def claim_in(conn: Any, ids: Sequence[str], redelivered: Sequence[str], actor: str
@@ -143,22 +190,47 @@ def record_in(conn: Any, outcomes: Sequence[Outcome], actor: str,
     """Write results and their events inside the caller's transaction (committed before the
     broker ack), with the in-app inbox rows of the deliveries sent to the inbox (so no row
     exists without its ``sent``, and no ``sent`` without its row)."""
-    if not outcomes:
-        return
+    prepare_record(conn.dialect.name, outcomes, actor, inbox_rows)(conn)
+
+
+_RECORD_SQLITE = ("UPDATE deliveries SET status = ?, code = ?, reason = ?, "
+                  "provider_message_id = ?, duration_ms = ?, updated_at = ? WHERE id = ?")
+
+
+def prepare_record(dialect: str, outcomes: Sequence[Outcome], actor: str,
+                   inbox_rows: Sequence[dict[str, Any]] = ()) -> Write:
+    """``record_in``, ready to run in a write transaction."""
     at = now()
-    if inbox_rows:
-        _insert_inbox(conn, [{"created_at": at, **r} for r in inbox_rows])
-    conn.execute(_RECORD, [{"b_id": o.id, "b_status": o.status, "b_code": o.code,
-                            "b_reason": o.reason, "b_pmid": o.provider_message_id,
-                            "b_ms": o.duration_ms, "b_at": at} for o in outcomes])
-    conn.execute(insert(E), [{"delivery_id": o.id, "at": at, "status": o.status,
-                              "attempt": o.attempt, "code": o.code, "reason": o.reason,
-                              "duration_ms": o.duration_ms, "actor": actor}
-                             for o in outcomes])
+    inbox = [{"created_at": at, **r} for r in inbox_rows]
+    events = [{"delivery_id": o.id, "at": at, "status": o.status, "attempt": o.attempt,
+               "code": o.code, "reason": o.reason, "duration_ms": o.duration_ms,
+               "actor": actor} for o in outcomes]
     refunds = [o.id for o in outcomes if o.refund_attempt]
-    if refunds:
-        conn.execute(update(D).where(D.c.id.in_(refunds))
-                     .values(attempts=D.c.attempts - 1))
+    if dialect == "sqlite":
+        stamp = sqlite_bulk.time_text(at)
+        steps: list[Write] = [
+            sqlite_bulk.insert(INBOX, inbox, INBOX_COLUMNS, on_conflict="delivery_id"),
+            sqlite_bulk.Prepared(_RECORD_SQLITE, [
+                (o.status, o.code, o.reason, o.provider_message_id, o.duration_ms, stamp, o.id)
+                for o in outcomes]),
+            sqlite_bulk.insert(E, events, EVENT_COLUMNS)]
+    else:
+        results = [{"b_id": o.id, "b_status": o.status, "b_code": o.code,
+                    "b_reason": o.reason, "b_pmid": o.provider_message_id,
+                    "b_ms": o.duration_ms, "b_at": at} for o in outcomes]
+        steps = [lambda conn: inbox and _insert_inbox(conn, inbox),
+                 lambda conn: results and conn.execute(_RECORD, results),
+                 lambda conn: events and conn.execute(insert(E), events)]
+
+    def write(conn: Any) -> None:
+        if not outcomes:
+            return
+        for step in steps:
+            step(conn)
+        if refunds:
+            conn.execute(update(D).where(D.c.id.in_(refunds))
+                         .values(attempts=D.c.attempts - 1))
+    return write
 
 
 def record_sent_locally(store: Store, ids: Sequence[str], redelivered: Sequence[str],
@@ -167,27 +239,55 @@ def record_sent_locally(store: Store, ids: Sequence[str], redelivered: Sequence[
     """Claim and record as ``sent``, in one transaction, deliveries of a local channel (the
     inbox), with their inbox rows.  Only pending/queued ones are taken (a redelivered one
     also when left ``sending``), as by ``claim``; returns id → attempt of those recorded."""
+    write = prepare_sent_locally(store.dialect, ids, redelivered, actor, duration_ms,
+                                 inbox_rows)
     with store.connect() as conn:
-        return record_sent_locally_in(conn, ids, redelivered, actor, duration_ms, inbox_rows)
+        return write(conn)
 
 
 def record_sent_locally_in(conn: Any, ids: Sequence[str], redelivered: Sequence[str],
                            actor: str, duration_ms: float | None,
                            inbox_rows: Sequence[dict[str, Any]] = ()) -> dict[str, int]:
     """``record_sent_locally`` inside the caller's transaction."""
+    return prepare_sent_locally(conn.dialect.name, ids, redelivered, actor, duration_ms,
+                                inbox_rows)(conn)
+
+
+def prepare_sent_locally(dialect: str, ids: Sequence[str], redelivered: Sequence[str],
+                         actor: str, duration_ms: float | None,
+                         inbox_rows: Sequence[dict[str, Any]] = ()) -> Write:
+    """``record_sent_locally``, ready to run in a write transaction: returns id → attempt of
+    those recorded."""
     at = now()
-    done = {i: n for i, n, _ in _take(conn, ids, redelivered, status=S.SENT.value, code=None,
-                                      reason=None, duration_ms=duration_ms, updated_at=at)}
-    if not done:
+    rows = {r["delivery_id"]: {"created_at": at, **r} for r in inbox_rows}
+    ids, redelivered = list(ids), list(redelivered)
+    if dialect == "sqlite":  # parameters of every candidate now; those taken are picked later
+        stamp = sqlite_bulk.time_text(at)
+        inbox = sqlite_bulk.insert(INBOX, list(rows.values()), INBOX_COLUMNS,
+                                   on_conflict="delivery_id")
+        inbox_of = dict(zip(rows, inbox.params))
+
+    def write(conn: Any) -> dict[str, int]:
+        done = {i: n for i, n, _ in _take(conn, ids, redelivered, status=S.SENT.value,
+                                          code=None, reason=None, duration_ms=duration_ms,
+                                          updated_at=at)}
+        if not done:
+            return done
+        if dialect == "sqlite":
+            sqlite_bulk.Prepared(inbox.sql, [inbox_of[i] for i in done if i in inbox_of])(conn)
+            sqlite_bulk.Prepared(sqlite_bulk.insert(E, [], EVENT_COLUMNS).sql, [
+                (i, stamp, S.SENT.value, n, None, None, duration_ms, actor)
+                for i, n in done.items()])(conn)
+            return done
+        taken_rows = [r for i, r in rows.items() if i in done]
+        if taken_rows:
+            _insert_inbox(conn, taken_rows)
+        conn.execute(insert(E), [{"delivery_id": i, "at": at, "status": S.SENT.value,
+                                  "attempt": n, "code": None, "reason": None,
+                                  "duration_ms": duration_ms, "actor": actor}
+                                 for i, n in done.items()])
         return done
-    rows = [{"created_at": at, **r} for r in inbox_rows if r["delivery_id"] in done]
-    if rows:
-        _insert_inbox(conn, rows)
-    conn.execute(insert(E), [{"delivery_id": i, "at": at, "status": S.SENT.value,
-                              "attempt": n, "code": None, "reason": None,
-                              "duration_ms": duration_ms, "actor": actor}
-                             for i, n in done.items()])
-    return done
+    return write
 
 
 def _insert_inbox(conn: Any, rows: list[dict[str, Any]]) -> None:

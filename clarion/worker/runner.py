@@ -420,7 +420,8 @@ class Worker:
             item.lane.requeue([item.tag])
 
     async def _db(self, fn, *args):  # type: ignore[no-untyped-def]
-        """``fn(conn, *args)`` in a write transaction of this worker's database thread."""
+        """``fn(conn, *args)`` in a write transaction of this worker's database thread.  The
+        big writes come prepared (``deliveries.prepare_*``): the lock is held for less."""
         return await self.writer.write(fn, *args)
 
     async def _process(self, batch: list[Item]) -> None:
@@ -498,9 +499,9 @@ class Worker:
         redelivered = [i.msg.id for i in items if i.redelivered]
         if sent:
             rows, wanted = self.inbox.take(sent), set(sent)
-            done = await self._db(deliveries.record_sent_locally_in, sent,
-                                  [i for i in redelivered if i in wanted], self.worker_id,
-                                  per_ms, rows)
+            done = await self._db(deliveries.prepare_sent_locally(
+                self.store.dialect, sent, [i for i in redelivered if i in wanted],
+                self.worker_id, per_ms, rows))
             d = Decision(record=[deliveries.Outcome(i, "sent", n, duration_ms=per_ms)
                                  for i, n in done.items()], counts={"sent": len(done)})
             self._observe(channel, d, messages)
@@ -528,7 +529,8 @@ class Worker:
         inbox_rows = self.inbox.take(sent)
         self.inbox.drop(list(messages))  # rows of deliveries that were not sent
         if d.record:
-            await self._db(deliveries.record_in, d.record, self.worker_id, inbox_rows)
+            await self._db(deliveries.prepare_record(self.store.dialect, d.record,
+                                                     self.worker_id, inbox_rows))
         await self._publish_retries(items[0].session, d.retry)
         self._observe(channel, d, messages)
         if d.stopped_for:

@@ -1,0 +1,95 @@
+"""Bulk writes for SQLite, made ready before the write transaction.
+
+SQLite has one write lock for every writer of every process, and during an emergency
+broadcast it was busy ~95% of the time, about half of it in SQLAlchemy turning each row's
+parameters into database values (docs/BENCHMARKS.md).  These helpers do that work before the
+transaction: rows become DB-API tuples in the formats SQLAlchemy itself stores on SQLite (times
+as ``YYYY-MM-DD HH:MM:SS.ffffff`` text, JSON as text), so inside the transaction only SQLite's
+own ``executemany`` runs.  Rows written here read back through SQLAlchemy exactly as rows it
+wrote (tests/test_store_writes.py).  Other databases take SQLAlchemy's path: they have no
+such lock.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import JSON, DateTime, Table
+
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for DATETIME on SQLite
+
+
+def time_text(at: datetime | None) -> str | None:
+    """A time as SQLAlchemy stores it on SQLite (the wall time; UTC throughout Clarion)."""
+    return None if at is None else at.strftime(SQLITE_TIME)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)  # None becomes JSON null, as SQLAlchemy's JSON type stores it
+
+
+def converter(table: Table, column: str) -> Callable[[Any], Any] | None:
+    """How one column's Python value becomes its SQLite value (None: as it is)."""
+    kind = table.c[column].type
+    if isinstance(kind, JSON):
+        return _json_text
+    if isinstance(kind, DateTime):
+        return time_text
+    return None
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(table: Table, columns: tuple[str, ...], conflict: str) -> str:
+    names = ", ".join(columns)
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table.name} ({names}) VALUES ({marks}){conflict}"
+
+
+@dataclass(slots=True)
+class Prepared:
+    """One statement and its rows of DB-API parameters, ready to run."""
+
+    sql: str
+    params: list[tuple[Any, ...]]
+
+    def __call__(self, conn: Any) -> None:
+        if self.params:
+            conn.exec_driver_sql(self.sql, self.params)
+
+
+def insert(table: Table, rows: Sequence[dict[str, Any]], columns: Sequence[str],
+           on_conflict: str | None = None) -> Prepared:
+    """``INSERT`` of ``rows`` (missing keys are NULL); ``on_conflict``: ``"nothing"`` for
+    ``ON CONFLICT DO NOTHING``, or a column for ``ON CONFLICT (column) DO NOTHING``."""
+    conflict = ("" if on_conflict is None else " ON CONFLICT DO NOTHING"
+                if on_conflict == "nothing" else f" ON CONFLICT ({on_conflict}) DO NOTHING")
+    cols = tuple(columns)
+    convert = [(i, _memo(f)) for i, c in enumerate(cols) if (f := converter(table, c))]
+    params = []
+    for r in rows:
+        values = [r.get(c) for c in cols]
+        for i, f in convert:
+            values[i] = f(values[i])
+        params.append(tuple(values))
+    return Prepared(_insert_sql(table, cols, conflict), params)
+
+
+def _memo(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``fn`` remembering its results for hashable values (a chunk's rows share one time)."""
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, (dict, list)):
+            return fn(value)
+        if value not in seen:
+            seen[value] = fn(value)
+        return seen[value]
+    return convert
+
+
+def marks(n: int) -> str:
+    return ", ".join("?" * n)
