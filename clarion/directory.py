@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -300,9 +300,10 @@ RECIPIENT_COLUMNS = (Recipient.id, Recipient.name, Recipient.department, Recipie
                      Recipient.wechat_openid, Recipient.roles, Recipient.attributes)
 
 
-def recipient_dict(row: Any) -> dict[str, Any]:
-    """A recipient as templates and policies see it: attributes merged under the columns."""
-    values = dict(row._mapping)
+def recipient_dict(row: Any, keys: Sequence[str] | None = None) -> dict[str, Any]:
+    """A recipient as templates and policies see it: attributes merged under the columns.
+    ``keys``: the result's column names, when the caller has them (a page of rows)."""
+    values = dict(zip(keys, row)) if keys is not None else dict(row._mapping)
     attributes = values.pop("attributes") or {}
     values["roles"] = [r for r in (values["roles"] or "").split(";") if r]
     return {**attributes, **values}
@@ -322,9 +323,10 @@ def stream_recipients(store: Store, audience: Audience, *, after_id: str | None 
     """Recipients in (after_id, upto_id], ordered by id, a query per chunk of at most ``chunk``."""
     while True:
         with store.read() as conn:  # no transaction stays open while the caller works
-            rows = conn.execute(_page(audience, after_id, upto_id, chunk)).all()
+            result = conn.execute(_page(audience, after_id, upto_id, chunk))
+            keys, rows = list(result.keys()), result.all()
         if rows:
-            yield [recipient_dict(r) for r in rows]
+            yield [recipient_dict(r, keys) for r in rows]
         if len(rows) < chunk:
             return
         after_id = rows[-1].id

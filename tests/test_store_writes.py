@@ -298,3 +298,17 @@ def test_the_sqlite_write_path_stores_exactly_what_sqlalchemy_stores(store):
         assert fast["raw"][2] == slow["raw"][2]  # the same JSON text
     assert _stored(store, "d-fast")["row"]["provider_message_id"] == "biz-1"
     assert len(_stored(store, "d-fast-inbox")["inbox"]) == 1
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("column", ["message_id", "provider_message_id"])
+def test_lookups_by_message_or_provider_id_use_their_partial_index(store, column):
+    """Only deliveries with the id set are indexed (no B-tree write for each NULL on the hot
+    path), and a lookup by the id still finds them through the index."""
+    with store.read() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN SELECT id FROM deliveries "
+                                    f"WHERE {column} = ?", ("x",)).all()
+        ddl = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?",
+                                   (f"ix_deliveries_{column}",)).scalar_one()
+    assert f"USING INDEX ix_deliveries_{column}" in str(plan)
+    assert ddl.endswith(f"WHERE {column} IS NOT NULL")
