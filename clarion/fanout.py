@@ -11,7 +11,10 @@ published twice is sent once, because the worker claims it before sending.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -75,7 +78,8 @@ async def fan_out(store: Store, settings: Settings, campaign_id: str, channel: s
     report = FanoutReport(channel)
     publisher = await open_publisher(settings, [channel])
     try:
-        async for chunk in _chunks(store, request, after_id, upto_id, settings.fanout_chunk):
+        async for chunk in _chunks(store, request, after_id, upto_id, settings.fanout_chunk,
+                                   campaign_id):
             rows = [_row(campaign_id, request, channel, r, addr,
                          compiled.render(channel, r, request.variables) if r.get(addr) else None)
                     for r in chunk]
@@ -87,14 +91,63 @@ async def fan_out(store: Store, settings: Settings, campaign_id: str, channel: s
     return report
 
 
+class SharedPages:
+    """Pages of recipients that a campaign's channels share.
+
+    The fan-outs of one segment, one per channel, run side by side and read the same pages
+    of the directory; the first to ask for a page reads it, the others take that copy (the
+    directory read was a fifth of a fan-out's CPU, three times over).  A page is dropped once
+    every channel has taken it, and at most ``limit`` are kept: a channel that falls far
+    behind reads its pages again.  A failed read is not kept.
+    """
+
+    def __init__(self, limit: int = 16):
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._pages: OrderedDict[tuple, list] = OrderedDict()  # key → [future, takers left]
+
+    def get(self, key: tuple, takers: int, read: Callable[[], list[dict[str, Any]] | None]
+            ) -> list[dict[str, Any]] | None:
+        with self._lock:
+            entry = self._pages.get(key)
+            mine = entry is None
+            if mine:
+                entry = self._pages[key] = [Future(), takers]
+                while len(self._pages) > self.limit:
+                    self._pages.popitem(last=False)
+            entry[1] -= 1
+            if entry[1] <= 0:
+                self._pages.pop(key, None)
+        future: Future = entry[0]
+        if mine:
+            try:
+                future.set_result(read())
+            except BaseException as exc:
+                with self._lock:
+                    if self._pages.get(key) is entry:
+                        del self._pages[key]
+                future.set_exception(exc)
+                raise
+        return future.result()
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+
+PAGES = SharedPages()
+
+
 async def _chunks(store: Store, request: CampaignRequest, after_id: str | None,
-                  upto_id: str | None, size: int):  # type: ignore[no-untyped-def]
+                  upto_id: str | None, size: int, campaign_id: str = ""):  # type: ignore[no-untyped-def]
     """The segment's recipients: a small first chunk, then ``size`` at a time."""
     chunk_size = min(FIRST_CHUNK, size)
+    takers = max(1, len(request.channels))
     while True:
-        pages = directory.stream_recipients(store, request.audience, after_id=after_id,
-                                            upto_id=upto_id, chunk=chunk_size)
-        chunk = await asyncio.to_thread(next, pages, None)
+        def read(after: str | None = after_id, n: int = chunk_size) -> list | None:
+            return next(directory.stream_recipients(store, request.audience, after_id=after,
+                                                    upto_id=upto_id, chunk=n), None)
+        key = (store.url, campaign_id, after_id, upto_id, chunk_size)
+        chunk = await asyncio.to_thread(PAGES.get, key, takers, read)
         if not chunk:
             return
         yield chunk
