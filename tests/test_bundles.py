@@ -95,3 +95,25 @@ def test_an_unreadable_message_is_dead_lettered_whole():
     lane.received(7, parts=1)
     lane.dead_letter(7)
     assert ch.calls == [("nack", 7, False)]
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"null", b'"sms"', b"7", b'{"ch": 1, "d": []}',
+                                  b'{"ch": "sms", "d": [null]}', b'{"ch": "sms", "d": [["d1"]]}',
+                                  b'{"ch": "sms", "lane": [], "c": {}, "d": [["d1", "a", "r"]]}'])
+def test_any_body_that_is_not_a_bundle_is_a_value_error(body):
+    """The worker dead-letters what fails to decode; anything else escaping its consumer
+    callback would abort the connection, and the broker would hand the message back again."""
+    with pytest.raises(ValueError):
+        DeliveryMessage.decode(body, pika.BasicProperties(type="clarion.bundle"))
+
+
+def test_bundles_of_large_personalised_content_are_split_to_fit(monkeypatch):
+    from clarion.broker import publisher
+
+    monkeypatch.setattr(publisher, "MAX_BUNDLE_BYTES", 10_000)
+    msgs = [_msg(i, {"html": f"<p>{i}</p>" + "x" * 900}) for i in range(40)]
+    parts = publisher._sized(msgs)
+    assert len(parts) > 1 and all(len(body) <= 10_000 for _, body in parts)
+    assert [m for part, _ in parts for m in part] == msgs  # every delivery, in order, once
+    big = [_msg(1, {"html": "x" * 20_000})]
+    assert publisher._sized(big)[0][0] == big  # one delivery always goes

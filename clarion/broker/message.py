@@ -91,13 +91,20 @@ def bundle_properties(messages: list[DeliveryMessage]) -> pika.BasicProperties:
 
 
 def unbundle(body: bytes) -> list[DeliveryMessage]:
+    """The deliveries of a bundle; ``ValueError`` for anything that is not one."""
     d = json.loads(body)
+    if not isinstance(d, dict) or not isinstance(d.get("d"), list):
+        raise ValueError("a bundle is an object with a list of deliveries")
     shared = d.get("c")
-    channel, lane = d["ch"], d.get("lane", "normal")
+    channel, lane = d.get("ch"), d.get("lane", "normal")
+    if not isinstance(channel, str) or not isinstance(lane, str):
+        raise ValueError("a bundle names its channel and lane")
     campaign, category = d.get("cid"), d.get("cat", "general")
     priority, at = d.get("pri", "normal"), d.get("t") or time.time()
     out = []
     for entry in d["d"]:
+        if not isinstance(entry, list) or len(entry) < 3:
+            raise ValueError("a bundle entry is [id, address, recipient(, content)]")
         content = entry[3] if len(entry) > 3 else shared
         if not isinstance(entry[0], str) or not isinstance(content, dict):
             raise ValueError("a bundle entry without an id or content")

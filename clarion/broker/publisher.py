@@ -65,11 +65,13 @@ class ConfirmingPublisher:
         self._ch.basic_publish(exchange, routing_key, body, properties)
         return fut
 
-    def publish_bundle(self, messages: list[DeliveryMessage]) -> asyncio.Future:
-        """Deliveries of one campaign, channel and lane as one message on the bulk queue."""
+    def publish_bundle(self, messages: list[DeliveryMessage]) -> list[asyncio.Future]:
+        """Deliveries of one campaign, channel and lane as one message on the bulk queue (or
+        a few, should their personalised content make one larger than ``MAX_BUNDLE_BYTES``)."""
         first = messages[0]
-        return self._publish(self.names.deliveries, Names.bulk_key(first.channel, first.lane),
-                             bundle_body(messages), bundle_properties(messages))
+        key = Names.bulk_key(first.channel, first.lane)
+        return [self._publish(self.names.deliveries, key, body, bundle_properties(part))
+                for part, body in _sized(messages)]
 
     def publish_delivery(self, msg: DeliveryMessage) -> asyncio.Future:
         return self.publish(self.names.deliveries, Names.routing_key(msg.channel, msg.lane), msg)
@@ -100,13 +102,13 @@ class ConfirmingPublisher:
         for msg in messages:
             bundle.append(msg)
             if len(bundle) >= size:
-                futures.append(self.publish_bundle(bundle))
+                futures += self.publish_bundle(bundle)
                 count, bundle = count + len(bundle), []
                 if len(futures) >= window:
                     await self._confirmed(futures)
                     futures = []
         if bundle:
-            futures.append(self.publish_bundle(bundle))
+            futures += self.publish_bundle(bundle)
             count += len(bundle)
         await self._confirmed(futures)
         return count
@@ -125,6 +127,19 @@ class ConfirmingPublisher:
     async def close(self) -> None:
         if self._ch is not None and self._ch.is_open:
             self._ch.close()
+
+
+MAX_BUNDLE_BYTES = 4 * 2**20  # far below RabbitMQ's message size limit (128 MB by default)
+
+
+def _sized(messages: list[DeliveryMessage]) -> list[tuple[list[DeliveryMessage], bytes]]:
+    """``messages`` as bundle bodies of at most ``MAX_BUNDLE_BYTES`` (halved until they fit;
+    a single delivery always goes, whatever its size)."""
+    body = bundle_body(messages)
+    if len(body) <= MAX_BUNDLE_BYTES or len(messages) == 1:
+        return [(messages, body)]
+    half = len(messages) // 2
+    return _sized(messages[:half]) + _sized(messages[half:])
 
 
 async def open_publisher(settings: Settings, channels: Iterable[str]) -> ConfirmingPublisher:

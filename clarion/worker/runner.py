@@ -224,7 +224,7 @@ class Worker:
         lanes = {}
         for lane in LANES:
             for kind in KINDS:
-                ch = await amqp.channel()
+                ch = await amqp.channel(on_close=self._lane_closed(amqp))
                 if kind == "single":  # bundles: a prefetch per consumer, set in _consume
                     await amqp.call(ch.basic_qos, prefetch_count=self._prefetch())
                 lanes[lane, kind] = Lane(amqp, ch, kind)
@@ -239,6 +239,16 @@ class Worker:
         stop.cancel()
         if self.stopping.is_set():
             await self._drain()
+
+    @staticmethod
+    def _lane_closed(amqp: AsyncAmqp):  # type: ignore[no-untyped-def]
+        """A lane's channel closed by the broker (a consumer timeout, say) would leave that
+        lane unserved: close the connection instead, and the worker reconnects."""
+        def on_close(_ch, reason) -> None:  # type: ignore[no-untyped-def]
+            if amqp.is_open:
+                log.warning("a consuming channel closed (%s); reconnecting", reason)
+                amqp.conn.close()
+        return on_close
 
     def _consume(self, channel: str) -> None:
         s = self.session
@@ -296,11 +306,10 @@ class Worker:
             tag = method.delivery_tag
             try:
                 msgs: list[DeliveryMessage | None] = list(DeliveryMessage.decode(body, properties))
-            except (ValueError, KeyError, TypeError, IndexError):
-                msgs = [None]  # a poison message, whole
+                lane = msgs[0].lane if msgs[0].lane in self.buffers else "normal"  # type: ignore[union-attr]
+            except Exception:  # noqa: BLE001 - whatever is unreadable is dead-lettered, whole
+                msgs, lane = [None], "normal"  # (an exception here would abort the connection)
             lane_ch.received(tag, len(msgs))
-            head = msgs[0]
-            lane = head.lane if head is not None and head.lane in self.buffers else "normal"
             if lane == "urgent":
                 self.last_urgent = time.monotonic()
             self.buffers[lane].extend(Item(tag, msg, method.redelivered, lane_ch, session)
@@ -320,9 +329,10 @@ class Worker:
                     *(2 * self._batch_size(name) for name in self.adapters)])
 
     def _bulk_prefetch(self, channel: str) -> int:
-        """Bundles per consumer: about two of the channel's batches, and at least two."""
+        """Bundles per consumer: about two of the channel's batches, from two to four (the
+        bundles' size is the fan-out's setting; kept within bounds should it differ here)."""
         bundle = self.settings.fanout_bundle
-        return max(2, -(-2 * self._batch_size(channel) // bundle))
+        return min(4, max(2, -(-2 * self._batch_size(channel) // bundle)))
 
     def _window(self, channel: str | None) -> int:
         """The most deliveries of ``channel`` the broker lets this worker hold unacked."""
