@@ -97,22 +97,27 @@ class SharedPages:
     The fan-outs of one segment, one per channel, run side by side and read the same pages
     of the directory; the first to ask for a page reads it, the others take that copy (the
     directory read was a fifth of a fan-out's CPU, three times over).  A page is dropped once
-    every channel has taken it, and at most ``limit`` are kept: a channel that falls far
-    behind reads its pages again.  A failed read is not kept.
+    every channel has taken it, at most ``limit`` are kept (a channel that falls far behind
+    reads its pages again), and none is used once ``max_age`` seconds old (a page left by a
+    failed fan-out never serves a later run).  A failed read is not kept: whoever waited for
+    it reads the page itself.
     """
 
-    def __init__(self, limit: int = 16):
-        self.limit = limit
+    def __init__(self, limit: int = 16, max_age: float = 30.0):
+        self.limit, self.max_age = limit, max_age
         self._lock = threading.Lock()
-        self._pages: OrderedDict[tuple, list] = OrderedDict()  # key → [future, takers left]
+        # key → [future, takers left, read at (monotonic)]
+        self._pages: OrderedDict[tuple, list] = OrderedDict()
 
     def get(self, key: tuple, takers: int, read: Callable[[], list[dict[str, Any]] | None]
             ) -> list[dict[str, Any]] | None:
+        now = time.monotonic()
         with self._lock:
             entry = self._pages.get(key)
-            mine = entry is None
+            mine = entry is None or now - entry[2] > self.max_age
             if mine:
-                entry = self._pages[key] = [Future(), takers]
+                entry = self._pages[key] = [Future(), takers, now]
+                self._pages.move_to_end(key)
                 while len(self._pages) > self.limit:
                     self._pages.popitem(last=False)
             entry[1] -= 1
@@ -128,7 +133,10 @@ class SharedPages:
                         del self._pages[key]
                 future.set_exception(exc)
                 raise
-        return future.result()
+        try:
+            return future.result()
+        except Exception:  # noqa: BLE001 - the reader's failure: read it ourselves
+            return read()
 
     def __len__(self) -> int:
         return len(self._pages)

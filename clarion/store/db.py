@@ -41,6 +41,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
+_TURNS: dict[str, threading.Lock] = {}  # database → this process's place in its writer queue
+_TURNS_LOCK = threading.Lock()
+
+
 class WriterQueue:
     """Writers of one SQLite database, in every process, queue on an ``flock`` beside it.
 
@@ -61,7 +65,8 @@ class WriterQueue:
     def __init__(self, db_path: str):
         self.path = db_path + ".writers"
         self._local = threading.local()
-        self._ours = threading.Lock()  # one writer of this process in the queue at a time
+        with _TURNS_LOCK:  # one writer of this process in the queue at a time, per database
+            self._ours = _TURNS.setdefault(os.path.realpath(self.path), threading.Lock())
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -83,8 +88,10 @@ class WriterQueue:
         finally:
             self._local.depth = depth
             if fd is not None:
-                os.close(fd)  # closing the only descriptor releases the lock
-                self._ours.release()
+                try:
+                    os.close(fd)  # closing the only descriptor releases the lock
+                finally:
+                    self._ours.release()
 
 
 def _sqlite_path(url: str) -> str | None:

@@ -46,13 +46,14 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             yield
         return
     if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
+        # a session lock on a connection outside any transaction: an idle open transaction
+        # here would make CREATE INDEX CONCURRENTLY (migration 0004) wait for it forever
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_ID})
             try:
                 yield
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_ID})
-                conn.commit()
         return
     yield
 

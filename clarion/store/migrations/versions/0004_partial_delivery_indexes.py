@@ -20,11 +20,26 @@ INDEXES = (("ix_deliveries_message_id", "message_id"),
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _upgrade_postgresql()
+        return
     for name, column in INDEXES:
         where = sa.text(f"{column} IS NOT NULL")
         op.drop_index(name, table_name="deliveries")
-        op.create_index(name, "deliveries", [column], sqlite_where=where,
-                        postgresql_where=where)
+        op.create_index(name, "deliveries", [column], sqlite_where=where)
+
+
+def _upgrade_postgresql() -> None:
+    """Without blocking writes to a large ``deliveries`` table, and never without an index:
+    build the partial index concurrently under a new name, drop the old one, rename."""
+    with op.get_context().autocommit_block():
+        for name, column in INDEXES:
+            where = sa.text(f"{column} IS NOT NULL")
+            op.create_index(f"{name}_set", "deliveries", [column], postgresql_where=where,
+                            postgresql_concurrently=True, if_not_exists=True)
+            op.drop_index(name, table_name="deliveries", postgresql_concurrently=True,
+                          if_exists=True)
+            op.execute(f"ALTER INDEX {name}_set RENAME TO {name}")
 
 
 def downgrade() -> None:
