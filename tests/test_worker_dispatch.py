@@ -65,3 +65,24 @@ def test_a_provider_sized_batch_keeps_gathering_while_the_window_is_full_of_our_
     worker.held["sms"] = 1990  # 1,990 in flight + 10 buffered: nothing can arrive until an ack
     patient = _elapsed(worker._gather())  # … so it waits up to its 1 s limit
     assert quick < 0.6 and patient >= 0.9, (quick, patient)
+
+
+def test_bundles_per_consumer_stay_between_one_and_four(worker):
+    """About two provider batches of bundles, however the fan-out's bundle size is set here
+    (a worker configured with bundles of 1 must not take hundreds of real ones at once)."""
+    worker.adapters = {"sms": SimpleNamespace(max_batch=1000),
+                       "inbox": SimpleNamespace(max_batch=0)}
+    assert worker._bulk_prefetch("sms") == 4  # 2 × 1,000 / 500
+    assert worker._bulk_prefetch("inbox") == 1  # 2 × 200 / 500: one bundle, 500 unacked
+    worker.settings = worker.settings.model_copy(update={"fanout_bundle": 1})
+    assert worker._bulk_prefetch("sms") == 4 and worker._bulk_prefetch("inbox") == 4
+
+
+def test_a_lane_channel_closed_by_the_broker_closes_the_connection_to_reconnect(worker):
+    closed = []
+    amqp = SimpleNamespace(is_open=True, conn=SimpleNamespace(close=lambda: closed.append(1)))
+    runner.Worker._lane_closed(amqp)(None, "consumer timeout")
+    assert closed == [1]
+    amqp.is_open = False  # closing already (a shutdown): nothing more to do
+    runner.Worker._lane_closed(amqp)(None, "connection closed")
+    assert closed == [1]

@@ -16,7 +16,7 @@ import socket
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from .. import metrics
 from ..broker.amqp import AsyncAmqp, BrokerUnavailable
@@ -113,7 +113,7 @@ class Lane:
         self.parts.pop(tag, None)
         self._finish([], [], dead=[tag])
 
-    def _finish(self, ack: list[int], again: list[int], dead: list[int] = ()) -> None:  # type: ignore[assignment]
+    def _finish(self, ack: list[int], again: list[int], dead: Sequence[int] = ()) -> None:
         if not self.alive:
             return  # stale tags: the broker will redeliver, the claim will skip them
         for tags, requeue in ((again, True), (dead, False)):
@@ -130,9 +130,9 @@ class Session:
 
     def __init__(self, amqp: AsyncAmqp, lanes: dict[tuple[str, str], Lane],
                  publisher: ConfirmingPublisher, names: Names):
-        self.amqp, self.lanes, self.publisher, self.names = amqp, lanes, publisher, names
+        self.amqp, self.publisher, self.names = amqp, publisher, names
+        self.lanes = lanes  # (lane, kind) → Lane
         self.consumers: dict[str, list[tuple[Lane, str]]] = {}  # channel → (lane, tag)
-        # lanes: (lane, kind) → Lane
 
     @property
     def alive(self) -> bool:
@@ -305,8 +305,9 @@ class Worker:
         def on_message(_ch, method, properties, body) -> None:  # type: ignore[no-untyped-def]
             tag = method.delivery_tag
             try:
-                msgs: list[DeliveryMessage | None] = list(DeliveryMessage.decode(body, properties))
-                lane = msgs[0].lane if msgs[0].lane in self.buffers else "normal"  # type: ignore[union-attr]
+                decoded = DeliveryMessage.decode(body, properties)
+                lane = decoded[0].lane if decoded[0].lane in self.buffers else "normal"
+                msgs: list[DeliveryMessage | None] = list(decoded)
             except Exception:  # noqa: BLE001 - whatever is unreadable is dead-lettered, whole
                 msgs, lane = [None], "normal"  # (an exception here would abort the connection)
             lane_ch.received(tag, len(msgs))
@@ -329,10 +330,13 @@ class Worker:
                     *(2 * self._batch_size(name) for name in self.adapters)])
 
     def _bulk_prefetch(self, channel: str) -> int:
-        """Bundles per consumer: about two of the channel's batches, from two to four (the
-        bundles' size is the fan-out's setting; kept within bounds should it differ here)."""
+        """Bundles per consumer: about two of the channel's batches, from one to four (the
+        bundles' size is the fan-out's setting; kept within bounds should it differ here).
+        One bundle of 500 for a channel of 200-delivery batches keeps what a worker holds
+        unacked, and so what a crash can send twice, at the single lane's 500 (a floor of two
+        was no faster: 0.946 side by side, docs/BENCHMARKS.md)."""
         bundle = self.settings.fanout_bundle
-        return min(4, max(2, -(-2 * self._batch_size(channel) // bundle)))
+        return min(4, max(1, -(-2 * self._batch_size(channel) // bundle)))
 
     def _window(self, channel: str | None) -> int:
         """The most deliveries of ``channel`` the broker lets this worker hold unacked."""
