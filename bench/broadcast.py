@@ -133,7 +133,8 @@ def _install_timers(out: str) -> None:
                 local.op = prev
         return wrapper
 
-    for name in ("claim", "record", "insert_new", "existing", "counts"):
+    # the worker's writes go through its GroupWriter and show as "other"
+    for name in ("claim", "insert_new", "existing", "counts"):
         setattr(deliveries, name, labelled(name, getattr(deliveries, name)))
     from clarion.worker import runner
     from clarion import directory
