@@ -146,7 +146,7 @@ PAGES = SharedPages()
 
 
 async def _chunks(store: Store, request: CampaignRequest, after_id: str | None,
-                  upto_id: str | None, size: int, campaign_id: str = ""):  # type: ignore[no-untyped-def]
+                  upto_id: str | None, size: int, campaign_id: str):  # type: ignore[no-untyped-def]
     """The segment's recipients: a small first chunk, then ``size`` at a time."""
     chunk_size = min(FIRST_CHUNK, size)
     takers = max(1, len(request.channels))

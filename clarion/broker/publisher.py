@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Iterable
+import itertools
+from typing import Any, Iterable, Iterator
 
 from pika.spec import Basic
 
@@ -81,35 +82,28 @@ class ConfirmingPublisher:
 
     async def publish_all(self, messages: Iterable[DeliveryMessage], window: int = 1000) -> int:
         """Publish every message, at most ``window`` unconfirmed at once; return the count."""
-        futures: list[asyncio.Future] = []
-        count = 0
-        for msg in messages:
-            futures.append(self.publish_delivery(msg))
-            count += 1
-            if len(futures) >= window:
-                await self._confirmed(futures)
-                futures = []
-        await self._confirmed(futures)
-        return count
+        return await self._windowed((([self.publish_delivery(m)], 1) for m in messages),
+                                    window)
 
     async def publish_bundles(self, messages: Iterable[DeliveryMessage], size: int,
                               window: int = 64) -> int:
         """Publish ``messages`` (one campaign, channel and lane) in bundles of up to ``size``,
         at most ``window`` bundles unconfirmed at once; return the number of deliveries."""
+        return await self._windowed(((self.publish_bundle(b), len(b))
+                                     for b in _batched(messages, size)), window)
+
+    async def _windowed(self, sends: Iterable[tuple[list[asyncio.Future], int]],
+                        window: int) -> int:
+        """Drive ``sends`` (each: the futures of what it published, deliveries in it), waiting
+        for confirms whenever ``window`` messages are unconfirmed; return the deliveries."""
         futures: list[asyncio.Future] = []
         count = 0
-        bundle: list[DeliveryMessage] = []
-        for msg in messages:
-            bundle.append(msg)
-            if len(bundle) >= size:
-                futures += self.publish_bundle(bundle)
-                count, bundle = count + len(bundle), []
-                if len(futures) >= window:
-                    await self._confirmed(futures)
-                    futures = []
-        if bundle:
-            futures += self.publish_bundle(bundle)
-            count += len(bundle)
+        for published, n in sends:
+            futures += published
+            count += n
+            if len(futures) >= window:
+                await self._confirmed(futures)
+                futures = []
         await self._confirmed(futures)
         return count
 
@@ -127,6 +121,13 @@ class ConfirmingPublisher:
     async def close(self) -> None:
         if self._ch is not None and self._ch.is_open:
             self._ch.close()
+
+
+def _batched(items: Iterable[DeliveryMessage], size: int) -> Iterator[list[DeliveryMessage]]:
+    """Lists of up to ``size`` items, in order (``itertools.batched`` from Python 3.12)."""
+    it = iter(items)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
 
 
 MAX_BUNDLE_BYTES = 4 * 2**20  # far below RabbitMQ's message size limit (128 MB by default)

@@ -125,8 +125,9 @@ class ClarionCollector(Collector):
 
     @staticmethod
     def _queues(stats: dict[str, tuple[int, int]]):  # type: ignore[no-untyped-def]
-        depth = GaugeMetricFamily("clarion_queue_depth", "Messages ready in a queue (on a .bulk queue, each carries a campaign's bundle of deliveries).",
-                                  labels=["queue"])
+        depth = GaugeMetricFamily("clarion_queue_depth",
+                                  "Messages ready in a queue (on a .bulk queue, each carries a "
+                                  "campaign's bundle of deliveries).", labels=["queue"])
         consumers = GaugeMetricFamily("clarion_queue_consumers", "Consumers on a queue.",
                                       labels=["queue"])
         for queue, (ready, n) in stats.items():

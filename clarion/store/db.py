@@ -58,8 +58,10 @@ class WriterQueue:
     A process queues one writer at a time (its other threads wait their turn inside it), so
     each process takes its turn like any other: a campaign's fan-out, with a thread per
     channel and segment, would otherwise put a row of inserts ahead of every worker's results
-    (measured: +10% on the emergency scenario, docs/BENCHMARKS.md).  ``CLARION_SQLITE_WRITER_QUEUE=off`` turns it off (for
-    a filesystem without ``flock``, or to compare).
+    (measured: +10% on the emergency scenario, docs/BENCHMARKS.md).
+
+    ``CLARION_SQLITE_WRITER_QUEUE=off`` turns it off (for a filesystem without ``flock``, or
+    to compare).
     """
 
     def __init__(self, db_path: str):

@@ -80,11 +80,9 @@ def existing(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     cols = (D.c.id, D.c.recipient_id, D.c.address, D.c.content, D.c.status)
     with store.read() as conn:
         if store.is_sqlite:
-            ids = [r[0] for start in range(0, len(ids), 5000)
-                   for r in conn.exec_driver_sql(
-                       f"SELECT id FROM deliveries WHERE id IN "
-                       f"({sqlite_bulk.marks(len(ids[start:start + 5000]))})",
-                       tuple(ids[start:start + 5000]))]
+            ids = [r[0] for part in sqlite_bulk.in_parts(ids) for r in conn.exec_driver_sql(
+                f"SELECT id FROM deliveries WHERE id IN ({sqlite_bulk.marks(len(part))})",
+                tuple(part))]
             if not ids:
                 return {}
         rows = conn.execute(select(*cols).where(D.c.id.in_(list(ids))))
@@ -154,8 +152,7 @@ def _take(conn: Any, ids: Sequence[str], redelivered: Sequence[str], **values: A
     sqlite = conn.dialect.name == "sqlite"
     for group, states in ((list(set(ids) - again), CLAIMABLE),
                           (list(again), CLAIMABLE + (S.SENDING.value,))):
-        for start in range(0, len(group), 5000):  # within SQLite's limit on parameters
-            part = group[start:start + 5000]
+        for part in sqlite_bulk.in_parts(group):
             rows = _take_sqlite(conn, part, states, values) if sqlite else conn.execute(
                 update(D).where(D.c.id.in_(part), D.c.status.in_(states))
                 .values(attempts=D.c.attempts + 1, **values).returning(D.c.id, D.c.attempts))
@@ -272,7 +269,6 @@ def prepare_sent_locally(dialect: str, ids: Sequence[str], redelivered: Sequence
     rows = {r["delivery_id"]: {"created_at": at, **r} for r in inbox_rows}
     ids, redelivered = list(ids), list(redelivered)
     if dialect == "sqlite":  # parameters of every candidate now; those taken are picked later
-        stamp = sqlite_bulk.time_text(at)
         inbox = sqlite_bulk.insert(INBOX, list(rows.values()), INBOX_COLUMNS,
                                    on_conflict="delivery_id")
         inbox_of = dict(zip(rows, inbox.params))
@@ -283,19 +279,17 @@ def prepare_sent_locally(dialect: str, ids: Sequence[str], redelivered: Sequence
                                           updated_at=at)}
         if not done:
             return done
+        events = [{"delivery_id": i, "at": at, "status": S.SENT.value, "attempt": n,
+                   "code": None, "reason": None, "duration_ms": duration_ms, "actor": actor}
+                  for i, n in done.items()]
         if dialect == "sqlite":
             sqlite_bulk.Prepared(inbox.sql, [inbox_of[i] for i in done if i in inbox_of])(conn)
-            sqlite_bulk.Prepared(sqlite_bulk.insert(E, [], EVENT_COLUMNS).sql, [
-                (i, stamp, S.SENT.value, n, None, None, duration_ms, actor)
-                for i, n in done.items()])(conn)
+            sqlite_bulk.insert(E, events, EVENT_COLUMNS)(conn)
             return done
         taken_rows = [r for i, r in rows.items() if i in done]
         if taken_rows:
             _insert_inbox(conn, taken_rows)
-        conn.execute(insert(E), [{"delivery_id": i, "at": at, "status": S.SENT.value,
-                                  "attempt": n, "code": None, "reason": None,
-                                  "duration_ms": duration_ms, "actor": actor}
-                                 for i, n in done.items()])
+        conn.execute(insert(E), events)
         return done
     return write
 

@@ -16,11 +16,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import JSON, DateTime, Table
 
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for DATETIME on SQLite
+PER_STATEMENT = 5000  # ids bound in one ``IN (…)``: well within SQLite's parameter limit
 
 
 def time_text(at: datetime | None) -> str | None:
@@ -45,8 +46,7 @@ def converter(table: Table, column: str) -> Callable[[Any], Any] | None:
 @lru_cache(maxsize=64)
 def _insert_sql(table: Table, columns: tuple[str, ...], conflict: str) -> str:
     names = ", ".join(columns)
-    marks = ", ".join("?" for _ in columns)
-    return f"INSERT INTO {table.name} ({names}) VALUES ({marks}){conflict}"
+    return f"INSERT INTO {table.name} ({names}) VALUES ({marks(len(columns))}){conflict}"
 
 
 @dataclass(slots=True)
@@ -93,3 +93,9 @@ def _memo(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 def marks(n: int) -> str:
     return ", ".join("?" * n)
+
+
+def in_parts(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    """``ids`` in parts small enough to bind in one statement."""
+    for start in range(0, len(ids), PER_STATEMENT):
+        yield ids[start:start + PER_STATEMENT]
