@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from . import api_cmd, apikey_cmd, campaign_cmd, dashboards_cmd, directory_cmd, trace_cmd
+from . import api_cmd, apikey_cmd, campaign_cmd, dashboards_cmd, directory_cmd, models_cmd, trace_cmd
 from .common import console, fail, read_json, settings_and_store
 
 app = typer.Typer(help="Clarion: campus notifications over every channel.",
@@ -18,6 +18,7 @@ app.add_typer(apikey_cmd.app, name="apikey")
 app.command("api")(api_cmd.api)
 app.add_typer(directory_cmd.app, name="directory")
 app.add_typer(dashboards_cmd.app, name="dashboards")
+app.add_typer(models_cmd.app, name="models")
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 template_app = typer.Typer(help="Stored templates.", no_args_is_help=True)

@@ -61,7 +61,7 @@ class CategoryModel:
         classes = self.classes
         if EMERGENCY in classes and row[classes.index(EMERGENCY)] >= self.emergency_threshold:
             return EMERGENCY
-        return classes[int(row.argmax())]
+        return classes[max(range(len(classes)), key=lambda i: row[i])]
 
 
 def train_model(examples: Sequence[Example], config: TrainingConfig = TrainingConfig(),

@@ -17,6 +17,9 @@ from .text import Refusal, notice_text
 
 MIN_CONFIDENCE = 0.4   # below this a suggestion is withheld (an emergency has its own threshold)
 FLAG_CONFIDENCE = 0.6  # a non-emergency category must be this likely to flag a downgrade
+# A flag only asks the sender to look again, so it is raised more readily than a suggestion:
+# at the model's emergency threshold or at this probability, whichever is lower.
+FLAG_EMERGENCY = 0.2
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,9 @@ def suggest(title: str | None, body: str | None, model: Any = None) -> Suggestio
     if isinstance(resolved, Refusal):
         return Suggestion(None, 0.0, resolved.reason)
     version, classifier = resolved
-    scores = _scores(classifier, text)
-    category = classifier.decide([scores[c] for c in classifier.classes])
+    row = classifier.probabilities([text])[0]
+    category = classifier.decide(row)
+    scores = {c: round(float(p), 4) for c, p in zip(classifier.classes, row)}
     confidence = scores[category]
     if category == EMERGENCY and confidence < 0.5:
         reason = (f"emergency probability {confidence:.2f} reaches the emergency threshold "
@@ -66,7 +70,8 @@ def check_category(sent_as: str, title: str | None, body: str | None,
     if suggestion.category is None and not suggestion.scores:
         return None
     resolved = _resolve(model)
-    threshold = resolved[1].emergency_threshold if not isinstance(resolved, Refusal) else 0.5
+    threshold = min(FLAG_EMERGENCY, resolved[1].emergency_threshold
+                    if not isinstance(resolved, Refusal) else FLAG_EMERGENCY)
     for category, probability in sorted(suggestion.scores.items(), key=lambda kv: -kv[1]):
         if criticality(category) <= criticality(sent_as):
             continue
@@ -82,11 +87,6 @@ def _flag_message(sent_as: str, category: str, probability: float) -> str:
            if category == EMERGENCY else f"{category} notices are not held or hidden")
     return (f"this text reads like {category} ({probability:.0%}) but is sent as {sent_as}; "
             f"{why}. Send it as {category} if it is one — it has not been changed.")
-
-
-def _scores(classifier: CategoryModel, text: str) -> dict[str, float]:
-    row = classifier.probabilities([text])[0]
-    return {c: round(float(p), 4) for c, p in zip(classifier.classes, row)}
 
 
 def _top(scores: dict[str, float], n: int = 2) -> str:
