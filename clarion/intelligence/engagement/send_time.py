@@ -1,6 +1,6 @@
 """Send time: each person's usual reading hour, from the local hours of their reads.
 
-The hour with the most reads after smoothing over its neighbours (a circular window of ±1 h);
+The hour with the most reads after smoothing over its neighbours (weights 1, 2, 1 over a circular ±1 h);
 None with fewer than ``min_reads`` reads.  The policy stage would hold a non-urgent delivery
 until that hour within the same day.
 """
@@ -33,7 +33,7 @@ def fit_usual_hours(log: EngagementLog, min_reads: int = 5) -> UsualHours:
     people = len(log.people)
     cells = log.person[read].astype(np.int64) * 24 + log.hour[read]
     counts = np.bincount(cells, minlength=people * 24).reshape(people, 24)
-    smoothed = counts + np.roll(counts, 1, axis=1) + np.roll(counts, -1, axis=1)
+    smoothed = 2 * counts + np.roll(counts, 1, axis=1) + np.roll(counts, -1, axis=1)
     reads = counts.sum(axis=1)
     hour = np.where(reads >= min_reads, smoothed.argmax(axis=1), -1)
     return UsualHours({p: i for i, p in enumerate(log.people)}, hour, reads)

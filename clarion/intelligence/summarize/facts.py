@@ -53,13 +53,16 @@ def find_facts(text: str) -> list[Fact]:
 
 def numbers_absent_from(summary: str, source: str) -> list[str]:
     """The dates, times, numbers and links of ``summary`` that ``source`` does not contain
-    (each must appear there with no digit run glued to either side)."""
+    (each must appear there whole: a fact that starts or ends with a digit may not continue
+    a longer digit run of the source, so "3" is not found in "13")."""
     return [f.text for f in find_facts(summary)
             if f.kind in CHECKED_KINDS and not _contains(source, f.text)]
 
 
 def _contains(source: str, fact: str) -> bool:
-    pattern = rf"(?<![0-9]){re.escape(fact)}(?![0-9])"
+    before = "(?<![0-9])" if fact[:1].isdigit() else ""
+    after = "(?![0-9])" if fact[-1:].isdigit() else ""
+    pattern = rf"{before}{re.escape(fact)}{after}"
     return re.search(pattern, source, re.I) is not None
 
 
