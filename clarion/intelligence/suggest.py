@@ -66,12 +66,11 @@ def check_category(sent_as: str, title: str | None, body: str | None,
                    model: Any = None) -> CategoryFlag | None:
     """A flag when the text looks more critical than ``sent_as``; None when it does not (or
     when there is nothing to judge)."""
-    suggestion = suggest(title, body, model)
-    if suggestion.category is None and not suggestion.scores:
-        return None
     resolved = _resolve(model)
-    threshold = min(FLAG_EMERGENCY, resolved[1].emergency_threshold
-                    if not isinstance(resolved, Refusal) else FLAG_EMERGENCY)
+    if isinstance(resolved, Refusal):
+        return None
+    suggestion = suggest(title, body, resolved)
+    threshold = min(FLAG_EMERGENCY, resolved[1].emergency_threshold)
     for category, probability in sorted(suggestion.scores.items(), key=lambda kv: -kv[1]):
         if criticality(category) <= criticality(sent_as):
             continue

@@ -29,3 +29,10 @@ def small_model(split: tuple[list[Notice], list[Notice]]) -> CategoryModel:
 
 def as_examples(notices: list[Notice]) -> list[Example]:
     return [Example(n.title, n.body, n.category, n.family) for n in notices]
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    """No test here touches a database: the PostgreSQL pass of scripts/test.sh skips them."""
+    for item in items:
+        if "tests/intelligence/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.sqlite_only)
