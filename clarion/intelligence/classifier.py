@@ -52,7 +52,19 @@ class CategoryModel:
         return [str(c) for c in self.pipeline.classes_]
 
     def probabilities(self, texts: Sequence[str]) -> Any:
+        """One row per text; a single text takes the direct path of ``fast_scoring``."""
+        if len(texts) == 1:
+            return self._fast().probabilities(texts[0])[None, :]
         return self.pipeline.predict_proba(list(texts))
+
+    def _fast(self) -> Any:
+        if "_fast_scorer" not in self.__dict__:
+            from .fast_scoring import FastScorer
+            self.__dict__["_fast_scorer"] = FastScorer(self.pipeline)
+        return self.__dict__["_fast_scorer"]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_fast_scorer"}
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         return [self.decide(row) for row in self.probabilities(texts)]

@@ -18,8 +18,8 @@ class _Pipeline:
 
 
 def test_emergency_wins_at_its_threshold_below_the_arg_max():
-    assert CategoryModel(_Pipeline(), 0.25, 1).predict(["x"]) == ["emergency"]
-    assert CategoryModel(_Pipeline(), 0.35, 1).predict(["x"]) == ["campus"]
+    assert CategoryModel(_Pipeline(), 0.25, 1).predict(["x", "y"]) == ["emergency"] * 2
+    assert CategoryModel(_Pipeline(), 0.35, 1).predict(["x", "y"]) == ["campus"] * 2
 
 
 def test_features_fold_digits_and_add_lexicon_tokens():
@@ -49,3 +49,13 @@ def test_importing_the_package_loads_no_heavy_library():
             "heavy = [m for m in ('sklearn', 'jieba', 'implicit', 'scipy') if m in sys.modules]; "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_one_notice_path_matches_the_pipeline(small_model, corpus):
+    import pickle
+
+    texts = [f"{n.title}\n{n.body}" for n in corpus[::40]] + ["完全没有见过的词语 zzz"]
+    expected = small_model.pipeline.predict_proba(texts)
+    for text, row in zip(texts, expected):
+        assert np.allclose(small_model.probabilities([text])[0], row, atol=1e-9)
+    assert "_fast_scorer" not in pickle.loads(pickle.dumps(small_model)).__dict__

@@ -14,7 +14,7 @@ def assert_faithful(summary: str, source: str, limit: int) -> None:
     assert sms_length(summary) <= limit
     assert not numbers_absent_from(summary, source), summary
     source_facts = {f.text for f in find_facts(source)}
-    for fact in find_facts(summary.rstrip("…")):
+    for fact in find_facts(summary.rstrip("…. ")):
         if fact.kind in ("date", "time", "link"):
             assert any(fact.text in whole for whole in source_facts), (fact, summary)
 
@@ -46,6 +46,13 @@ def test_cut_never_splits_a_fact():
     text = "Meet on Thursday 3 December at 2:30 pm in Room 204, Science Building, please."
     for limit in range(8, len(text)):
         assert_faithful(cut(text, limit), text, limit)
+
+
+def test_a_gsm7_notice_gets_a_gsm7_summary(corpus):
+    for notice in corpus:
+        if is_gsm7(notice.title + notice.body):
+            for limit in (None, 40):
+                assert is_gsm7(summarize(notice.body, notice.title, limit=limit).text)
 
 
 def test_sms_lengths():

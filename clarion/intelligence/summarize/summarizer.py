@@ -3,8 +3,8 @@
 Sentences of the body are ranked by TextRank over jieba tokens, weighted up for the dates,
 times and numbers they carry and for coming early; the best that fit the limit are kept, in
 their original order.  When no sentence fits, the best sentence's clauses are used the same
-way; when no clause fits, the best clause is cut at the last point before the limit that is
-not inside a fact, and marked with "…".  Nothing is rephrased, so no date, time or number can
+way; when no sentence or clause fits, the best sentence is cut at the last point before the
+limit that is not inside a fact, and marked with "…" ("..." in GSM-7 text).  Nothing is rephrased, so no date, time or number can
 change or appear from nowhere.
 """
 
@@ -16,7 +16,7 @@ from typing import Sequence
 
 from .facts import find_facts, inside_fact
 from .sentences import split_clauses, split_sentences, strip_salutation
-from .sms import segment_limit, sms_length
+from .sms import is_gsm7, segment_limit, sms_length
 from .textrank import textrank
 
 ELLIPSIS = "…"
@@ -100,10 +100,18 @@ def cut(text: str, limit: int) -> str:
     space), with an ellipsis."""
     facts = find_facts(text)
     end = min(len(text), limit - 1)
-    while end > 0 and (sms_length(text[:end] + ELLIPSIS) > limit or inside_fact(facts, end)
-                       or _mid_word(text, end)):
+    while end > 0 and (sms_length(_with_ellipsis(text[:end])) > limit
+                       or inside_fact(facts, end) or _mid_word(text, end)):
         end -= 1
-    return text[:end].rstrip(" ，,、：:") + ELLIPSIS if end else ""
+    return _with_ellipsis(text[:end]) if end else ""
+
+
+def _with_ellipsis(text: str) -> str:
+    """"…" (or "..." in GSM-7 text, which "…" would turn into UCS-2), after a space where
+    Latin text (a link, say) would run into it."""
+    text = text.rstrip(" ，,、：:")
+    mark = "..." if is_gsm7(text) else ELLIPSIS
+    return text + (" " + mark if text[-1:].isascii() and text[-1:].isalnum() else mark)
 
 
 def _salutation_only(sentence: str) -> bool:
