@@ -38,6 +38,7 @@ class TrainingConfig:
     folds: int = 5
     max_char_ngram: int = 3
     char_weight: float = 0.3
+    lexicon: bool = True
 
 
 @dataclass
@@ -128,4 +129,4 @@ def _pipeline(labels: Sequence[str], config: TrainingConfig) -> Any:
 
     weights = {c: (config.emergency_weight if c == EMERGENCY else 1.0) for c in set(labels)}
     model = LogisticRegression(C=config.c, max_iter=3000, class_weight=weights)
-    return Pipeline([("features", build_vectoriser(config.max_char_ngram, config.char_weight)), ("model", model)])
+    return Pipeline([("features", build_vectoriser(config.max_char_ngram, config.char_weight, config.lexicon)), ("model", model)])

@@ -22,6 +22,7 @@ COMPARED = {
     "words+lexicon only, C=20": replace(TrainingConfig(), char_weight=0.0),
     "words+lexicon+chars (1.0), C=20": replace(TrainingConfig(), char_weight=1.0),
     "words+lexicon+chars (0.3), C=5": replace(TrainingConfig(), c=5.0),
+    "words+chars (1.0), no lexicon, C=20": replace(TrainingConfig(), lexicon=False, char_weight=1.0),
 }
 
 

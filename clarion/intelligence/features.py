@@ -31,6 +31,11 @@ def notice_tokens(text: str) -> list[str]:
     return words + lexicon_tokens(normalised, set(words))
 
 
+def plain_tokens(text: str) -> list[str]:
+    """jieba's word tokens only (the setup without the lexicon, for comparison)."""
+    return jieba_tokens(normalise(text))
+
+
 def jieba_tokens(normalised: str) -> list[str]:
     """Word tokens; punctuation and spaces dropped."""
     return [t for t in _jieba().lcut(normalised) if _WORDLIKE.search(t)]
@@ -78,13 +83,14 @@ def _jieba() -> Any:
     return tokenizer
 
 
-def build_vectoriser(max_char_ngram: int = 3, char_weight: float = 0.3) -> Any:
+def build_vectoriser(max_char_ngram: int = 3, char_weight: float = 0.3,
+                     lexicon: bool = True) -> Any:
     """A FeatureUnion: TF-IDF of jieba and lexicon tokens, and (weighted by ``char_weight``;
     0 leaves them out) of character 1…n-grams within word bounds."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
 
-    words = TfidfVectorizer(analyzer=notice_tokens, sublinear_tf=True, min_df=1)
+    words = TfidfVectorizer(analyzer=notice_tokens if lexicon else plain_tokens, sublinear_tf=True, min_df=1)
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, max_char_ngram),
                             preprocessor=normalise, sublinear_tf=True, min_df=2)
     if char_weight <= 0:
