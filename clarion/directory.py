@@ -321,6 +321,14 @@ def recipient_dict(row: Any, keys: Sequence[str] | None = None) -> dict[str, Any
     return {**attributes, **values}
 
 
+def people_by_id(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The people among ``ids`` (active or not: ``active`` says), by id."""
+    with store.read() as conn:
+        rows = conn.execute(select(*RECIPIENT_COLUMNS, Recipient.active)
+                            .where(Recipient.id.in_(list(ids)))).all()
+    return {p["id"]: p for p in (recipient_dict(r) for r in rows)}
+
+
 def _page(audience: Audience, after_id: str | None, upto_id: str | None, size: int) -> Select:
     query = select(*RECIPIENT_COLUMNS).where(audience_filter(audience))
     if after_id is not None:

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from . import campaigns
 from .broker.publisher import ConfirmingPublisher
 from .content import ContentError
-from .directory import RECIPIENT_COLUMNS, recipient_dict
+from .directory import people_by_id
 from .domain import DeliveryStatus, Priority, Variant, checked_channels
 from .errors import Rejected
 from .planning import clock, handoff
@@ -38,7 +38,7 @@ from .store import deliveries
 from .store import policy as policy_sql
 from .store.api_models import Message
 from .store.db import Store
-from .store.models import Delivery, Recipient
+from .store.models import Delivery
 
 MAX_RECIPIENTS = 1000
 D = Delivery.__table__
@@ -122,17 +122,6 @@ def _stand_in(target: Target) -> dict[str, Any]:
             "roles": [], "department": None, "grade": None, "locale": None}
 
 
-def _directory_people(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
-    with store.read() as conn:
-        rows = conn.execute(select(*RECIPIENT_COLUMNS, Recipient.active)
-                            .where(Recipient.id.in_(ids))).all()
-    people = {}
-    for row in rows:
-        person = recipient_dict(row)
-        people[person["id"]] = person
-    return people
-
-
 class Unreachable(Rejected):
     """A recipient the caller may not address (or who does not exist: the same answer)."""
 
@@ -141,7 +130,7 @@ def _resolve(store: Store, request: MessageRequest, reach: Reach | None) -> list
     """The message's people, each once; an unknown id and one outside the caller's reach
     are refused alike (the answer tells nothing of who is in the directory)."""
     ids = [t.id for t in request.to if t.id is not None]
-    people = _directory_people(store, ids) if ids else {}
+    people = people_by_id(store, ids) if ids else {}
     recipients: dict[str, dict[str, Any]] = {}
     for i, target in enumerate(request.to):
         person = people.get(target.id) if target.id is not None else _stand_in(target)

@@ -37,3 +37,11 @@ def check_campaign_ids(principal: Principal, store: Store, audience: Audience) -
         if outside:
             raise ApiError(403, "forbidden", f"{len(outside)} or more of the ids are outside "
                            f"this key's audiences (first: {outside[0]})", "audience.ids")
+
+
+def check_ability(principal: Principal, ability: str) -> None:
+    """Beyond sending (changing policy, people's preferences): the key must have it."""
+    try:
+        principal.scopes.check_ability(ability)
+    except Forbidden as exc:
+        raise forbidden(exc) from exc

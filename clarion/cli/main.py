@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from . import api_cmd, apikey_cmd, campaign_cmd, dashboards_cmd, directory_cmd, trace_cmd
+from . import (api_cmd, apikey_cmd, campaign_cmd, dashboards_cmd, directory_cmd, policy_cmd,
+               trace_cmd)
 from .common import console, fail, read_json, settings_and_store
 
 app = typer.Typer(help="Clarion: campus notifications over every channel.",
@@ -18,6 +19,9 @@ app.add_typer(apikey_cmd.app, name="apikey")
 app.command("api")(api_cmd.api)
 app.add_typer(directory_cmd.app, name="directory")
 app.add_typer(dashboards_cmd.app, name="dashboards")
+app.add_typer(policy_cmd.category_app, name="category")
+app.add_typer(policy_cmd.rules_app, name="rules")
+app.add_typer(policy_cmd.preferences_app, name="preferences")
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 template_app = typer.Typer(help="Stored templates.", no_args_is_help=True)
@@ -74,6 +78,31 @@ def worker(channels: Optional[str] = typer.Option(None, help="comma-separated ch
         run_worker(settings, channels.split(",") if channels else None)
     except ConfigurationError as exc:
         fail(exc.reason)
+
+
+@app.command("release")
+def release() -> None:
+    """Publish the deferred deliveries that are due now (the release-deferred flow's work)."""
+    import asyncio
+
+    from ..planning.release import release_due
+    settings, store = settings_and_store()
+    report = asyncio.run(release_due(store, settings))
+    console.print(f"released {report.released} deliveries; "
+                  f"{len(report.completed)} campaigns completed")
+
+
+@app.command("digest")
+def digest(category: Optional[str] = typer.Option(None, help="one category (default: all)")
+           ) -> None:
+    """Send the digests that are due now (the digests flow's work)."""
+    import asyncio
+
+    from ..planning.digests import send_digests
+    settings, store = settings_and_store()
+    report = asyncio.run(send_digests(store, settings, category))
+    console.print(f"{report.digests} digests of {report.items} items "
+                  f"({', '.join(f'{k}: {v}' for k, v in report.by_category.items()) or '-'})")
 
 
 @app.command("serve")

@@ -53,12 +53,11 @@ class Digest(BaseModel):
         raise AssertionError("a digest time within two weeks")  # pragma: no cover
 
 
-class CategorySettings(BaseModel):
-    """One category's policy, as stored and as the API and CLI take it."""
+class CategoryPolicy(BaseModel):
+    """One category's policy, as the API and the CLI take it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(..., min_length=1, max_length=64, pattern=NAME_PATTERN)
     description: str = Field("", max_length=200)
     critical: bool = False
     opt_in: bool = False
@@ -75,7 +74,7 @@ class CategorySettings(BaseModel):
         return None if v in (None, "") else str(QuietHours.parse(v))
 
     @model_validator(mode="after")
-    def _critical_is_for_everyone(self) -> CategorySettings:
+    def _critical_is_for_everyone(self) -> CategoryPolicy:
         if self.critical and self.opt_in:
             raise ValueError("a critical category reaches everyone: it cannot be opt-in")
         return self
@@ -89,6 +88,13 @@ class CategorySettings(BaseModel):
         """(period, limit) of each cap set: ``day`` and/or ``week``."""
         return tuple((p, n) for p, n in (("day", self.cap_per_day),
                                           ("week", self.cap_per_week)) if n)
+
+
+
+class CategorySettings(CategoryPolicy):
+    """A category: its name and its policy, as stored."""
+
+    name: str = Field(..., min_length=1, max_length=64, pattern=NAME_PATTERN)
 
     def row(self) -> dict[str, Any]:
         values = self.model_dump()

@@ -71,9 +71,11 @@ class RowMaker:
     def content(self, channel: str, person: dict[str, Any]) -> dict[str, str]:
         fields = self.render(channel, person)
         kind = self.kinds.get(channel, channel)
-        if kind == "email" and self.links is not None and not person["id"].startswith("x_"):
-            _add_unsubscribe(fields, self.links.url(person["id"], self.notice.category.name,
-                                                    channel))
+        if kind == "email":
+            fields["unsubscribe_url"] = ""  # none, unless one is offered
+            if self.links is not None and not person["id"].startswith("x_"):
+                _add_unsubscribe(fields, self.links.url(person["id"],
+                                                        self.notice.category.name, channel))
         elif kind in SMS_KINDS and self._footer():
             fields["text"] = f"{fields.get('text', '')} {self._footer()}".strip()
         return fields

@@ -27,6 +27,7 @@ class ApiKey(Base):
     channels: Mapped[dict[str, Any]] = mapped_column()
     audiences: Mapped[dict[str, Any]] = mapped_column()
     rate: Mapped[float] = mapped_column(default=10.0)  # requests per second (token bucket)
+    abilities: Mapped[dict[str, Any] | None] = mapped_column()  # {"allow": ["policy", …]}
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
 

@@ -41,6 +41,8 @@ def upgrade() -> None:
     _seed_categories()
     with op.batch_alter_table('recipients') as batch:
         batch.add_column(sa.Column('timezone', sa.String(64), nullable=True))
+    with op.batch_alter_table('api_keys') as batch:  # beyond sending: "policy", "preferences"
+        batch.add_column(sa.Column('abilities', sa.JSON(), nullable=True))
     with op.batch_alter_table('campaigns') as batch:
         batch.add_column(sa.Column('api_key_id', sa.String(40), nullable=True))
         batch.add_column(sa.Column('route', sa.JSON(), nullable=True))
@@ -145,6 +147,8 @@ def downgrade() -> None:
     with op.batch_alter_table('campaigns') as batch:
         batch.drop_column('route')
         batch.drop_column('api_key_id')
+    with op.batch_alter_table('api_keys') as batch:
+        batch.drop_column('abilities')
     with op.batch_alter_table('recipients') as batch:
         batch.drop_column('timezone')
     for table in ('policy_counters', 'preferences', 'routing_rules', 'categories'):
