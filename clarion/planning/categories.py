@@ -74,9 +74,13 @@ class CategoryPolicy(BaseModel):
         return None if v in (None, "") else str(QuietHours.parse(v))
 
     @model_validator(mode="after")
-    def _critical_is_for_everyone(self) -> CategoryPolicy:
+    def _consistent(self) -> CategoryPolicy:
         if self.critical and self.opt_in:
             raise ValueError("a critical category reaches everyone: it cannot be opt-in")
+        window = self.window
+        if self.digest and window and window.contains(time.fromisoformat(self.digest.at)):
+            raise ValueError(f"digest.at {self.digest.at} falls in the quiet hours "
+                             f"{self.quiet_hours}")
         return self
 
     @property
