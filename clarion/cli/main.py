@@ -116,10 +116,17 @@ def serve() -> None:
 
 @app.command("demo")
 def demo(people: int = typer.Option(2000, help="size of the sample campus"),
-         workers: int = typer.Option(2, help="worker processes")) -> None:
+         workers: int = typer.Option(2, help="worker processes"),
+         scenario: Optional[str] = typer.Option(
+             None, help="run a campus scenario instead of the notice: teaching, research, "
+                        "events, library or safety (docs/SCENARIOS.md)")) -> None:
     """The Quickstart: a sample campus, local capture servers, workers, one real campaign."""
+    from ..demo import scenario as scenarios
     from ..demo.run import run_demo
-    raise typer.Exit(run_demo(people=people, workers=workers))
+    if scenario is not None and scenario not in scenarios.names():
+        fail(f"--scenario: no scenario {scenario!r}; there are: "
+             f"{', '.join(scenarios.names())}")
+    raise typer.Exit(run_demo(people=people, workers=workers, scenario=scenario))
 
 
 if __name__ == "__main__":

@@ -48,10 +48,18 @@ def report_results(campaign_id: str, counts: dict[str, dict[str, int]]) -> str:
         elif not campaigns.in_progress(counts):
             campaigns.hand_over(store, campaign_id)
     summary = campaigns.summarize(counts)
-    rows = [{"channel": ch, **c} for ch, c in sorted(summary.items())]
+    decided = deliveries.decisions(store, campaign_id=campaign_id)
+    rows = [{"channel": ch, **c, "why skipped": _reasons(decided, ch, "skipped"),
+             "why deferred": _reasons(decided, ch, "deferred")}
+            for ch, c in sorted(summary.items())]
     links = dashboard_links(settings.grafana_url, sorted(summary))
     create_table_artifact(key=f"campaign-{campaign_id.replace('_', '-')}", table=rows,
                           description=f"Clarion campaign `{campaign_id}`: deliveries per "
                                       f"channel (sent, failed, skipped, deferred, still "
                                       f"open). {links}")
     return campaign_id
+
+
+def _reasons(decided: dict[str, dict[str, dict[str, int]]], channel: str, status: str) -> str:
+    by_code = decided.get(channel, {}).get(status, {})
+    return ", ".join(f"{code} {n}" for code, n in sorted(by_code.items())) or "-"
