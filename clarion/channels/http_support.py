@@ -61,9 +61,21 @@ class HttpChannel(BaseChannel):
             body = None
         if isinstance(body, dict):
             return body  # these providers answer errors in JSON, mostly with HTTP 200
+        excerpt = self.masked(reply_excerpt(raw))
         if status == 429 or status >= 500:
-            raise RetryableError(f"{self.name}: HTTP {status}", code=str(status))
-        raise RetryableError(f"{self.name}: unreadable reply (HTTP {status})", code=str(status))
+            raise RetryableError(f"{self.name}: HTTP {status}: {excerpt}", code=str(status))
+        raise RetryableError(f"{self.name}: reply is not JSON (HTTP {status}): {excerpt}",
+                             code=str(status))
+
+
+EXCERPT_BYTES = 80
+
+
+def reply_excerpt(raw: bytes, limit: int = EXCERPT_BYTES) -> str:
+    """The first bytes of a reply that is not what the provider sends (a proxy's error page,
+    XML), as one line of text for a reason."""
+    text = " ".join(raw[:limit].decode("utf-8", "replace").split())
+    return (text + ("…" if len(raw) > limit else "")) or "(empty body)"
 
 
 def content_key(message: OutboundMessage) -> str:

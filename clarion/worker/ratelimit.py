@@ -8,7 +8,10 @@ that send each content as its own call (``one_call_per_content``: the group robo
 
 ``"per_recipient_limit": {"per_minute": 30, "per_hour": 1000}`` adds a bucket per window and
 address (WeCom's per-member caps, SMS per-number caps), all read and written in the same
-transaction as the call buckets: one short transaction per provider call.
+transaction as the call buckets: one short transaction per batch, whatever its size.  An
+adapter whose provider caps each recipient declares it as ``default_per_recipient_limits``
+(WeCom application messages: 30 a minute, 1,000 an hour per member); the spec's own
+``per_recipient_limit`` replaces it (``{}`` turns it off).
 
 Calls whose token comes within :data:`MAX_SLEEP` are reserved and sent when their token is
 due (several calls of one batch are paced one after another); the rest are not sent now:
@@ -34,7 +37,9 @@ from typing import Any
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..channels.base import Channel, ConfigurationError, OutboundMessage, Outcome, SendResult
+from ..channels.base import (
+    HELD_BACK, Channel, ConfigurationError, OutboundMessage, Outcome, SendResult,
+)
 from ..channels.http_support import group_identical
 from ..channels.registry import channel_specs
 from ..settings import Settings
@@ -46,7 +51,7 @@ WINDOWS = {"per_second": 1.0, "per_minute": 60.0, "per_hour": 3600.0, "per_day":
 _CUSTOM_WINDOW = re.compile(r"per_(\d+(?:\.\d+)?)s")
 MAX_SLEEP = 2.0  # seconds: a shorter wait is slept off before the call, a longer one queued
 JITTER = 0.2  # seconds of send-time spread between workers, kept out of every window
-THROTTLED = "throttled"  # code of a result held back here: the provider was not called
+THROTTLED = HELD_BACK  # code of a result held back here: the provider was not called
 PURGE_EVERY = 600.0  # seconds between sweeps of idle buckets (per process)
 PURGE_IDLE = 86400.0 + 600.0  # a bucket idle this long is full again: its row can go
 HASHED_ABOVE = 120  # longer addresses (push subscriptions …) are keyed by their digest
@@ -135,23 +140,27 @@ class Limiter:
 
     def __init__(self, store: Store, settings: Settings, max_sleep: float = MAX_SLEEP):
         self.store, self.max_sleep = store, max_sleep
-        self._configured: dict[str, tuple[Any, tuple[Window, ...]]] = {}
+        # channel -> its spec's (rate_limit, per_recipient_limit), None for the adapter's default
+        self._configured: dict[str, tuple[Any, Any]] = {}
         for name, spec in channel_specs(settings).items():  # bad limits fail at start-up
-            calls = spec.get("rate_limit")
+            calls, per_recipient = spec.get("rate_limit"), spec.get("per_recipient_limit")
             parse_windows(calls, f"channel {name!r}: rate_limit")
-            self._configured[name] = (calls if "rate_limit" in spec else None, parse_windows(
-                spec.get("per_recipient_limit"), f"channel {name!r}: per_recipient_limit"))
+            parse_windows(per_recipient, f"channel {name!r}: per_recipient_limit")
+            self._configured[name] = (calls, per_recipient)
         self._plans: dict[str, Plan] = {}
         self._next_purge = time.monotonic() + PURGE_EVERY
 
     def plan(self, channel: str, adapter: Channel) -> Plan:
         if channel not in self._plans:
-            calls, per_recipient = self._configured.get(channel, (None, ()))
+            calls, per_recipient = self._configured.get(channel, (None, None))
             if calls is None:
                 calls = getattr(adapter, "default_rate_limits", None)
+            if per_recipient is None:
+                per_recipient = getattr(adapter, "default_per_recipient_limits", None)
             self._plans[channel] = Plan(
                 channel, parse_windows(calls, f"channel {channel!r}: rate_limit"),
-                per_recipient, bool(getattr(adapter, "one_call_per_content", False)))
+                parse_windows(per_recipient, f"channel {channel!r}: per_recipient_limit"),
+                bool(getattr(adapter, "one_call_per_content", False)))
         return self._plans[channel]
 
     async def paced(self, channel: str, adapter: Channel, messages: Sequence[OutboundMessage],
