@@ -49,7 +49,7 @@ from .base import (
     SendResult,
     results_for_all,
 )
-from .http_support import reply_excerpt
+from .http_support import json_object, not_json, reply_excerpt
 from .isolation import Isolation
 from .sms_gateway import JsonPostChannel
 
@@ -315,9 +315,10 @@ class AliyunSmsChannel(JsonPostChannel):
             failure = RetryableError(f"aliyun_sms: request failed ({type(error).__name__})",
                                      "network", 5.0)
             return results_for_all(call.messages, failure)
-        reply = _json_object(raw)
-        if reply is None:
-            return results_for_all(call.messages, unreadable(status, raw))
+        reply = json_object(raw)
+        if reply is None:  # not Aliyun's answer: a proxy's page, XML
+            failure = not_json(self.name, status, reply_excerpt(raw), UNREADABLE_RETRY_AFTER)
+            return results_for_all(call.messages, failure)
         code = str(reply.get("Code") or status)
         if code == "OK":
             self._isolation.clear(_numbers(call))
@@ -360,13 +361,6 @@ class AliyunSmsChannel(JsonPostChannel):
             return reply.status, await reply.read()
 
 
-def unreadable(status: int, raw: bytes) -> RetryableError:
-    """Not Aliyun's answer (a proxy's page, XML): nothing known to be sent, so try again."""
-    return RetryableError(f"aliyun_sms: reply is not JSON (HTTP {status}): "
-                          f"{reply_excerpt(raw)}"[:REASON_LIMIT], "unreadable_reply",
-                          UNREADABLE_RETRY_AFTER)
-
-
 def _numbers(call: _Call) -> list[str]:
     return list(dict.fromkeys(item.number for item in call.items))
 
@@ -391,10 +385,3 @@ def _out_id(items: Sequence[_Item]) -> str:
     joined = "|".join(i.message.delivery_id for i in items)
     return hashlib.sha1(joined.encode()).hexdigest()[:16]
 
-
-def _json_object(raw: bytes) -> dict[str, Any] | None:
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None

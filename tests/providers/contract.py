@@ -331,7 +331,9 @@ class ContractSuite:
                                between=lambda i: time.sleep(2.0))  # past half its life
             self.assert_one_each(msgs, results)
             assert self.outcomes(results) == {Outcome.SENT}, results
-            assert len(self.case.token_calls(fake)) == 2, "renewed before it expired"
+            # asked again before it expired (a provider may hand the same token back while it
+            # is valid, as WeChat's stable_token does: then it is asked a few times more)
+            assert len(self.case.token_calls(fake)) >= 2, "renewed before it expired"
             per_batch = self.case.expected_calls(n, max(n, 1))
             assert len(self.case.send_calls(fake)) == 2 * per_batch, "no call met a stale token"
         finally:
