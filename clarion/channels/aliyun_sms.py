@@ -328,7 +328,8 @@ class AliyunSmsChannel(JsonPostChannel):
 
     def _failure(self, call: _Call, code: str, reply: Mapping[str, Any],
                  status: int) -> ChannelError:
-        error = error_for(code, str(reply.get("Message") or f"HTTP {status}"), status)
+        message = str(reply.get("Message") or f"HTTP {status}")
+        error = error_for(code, message, status)
         if code not in RECIPIENT_CODES:
             return error
         numbers = _numbers(call)
@@ -339,7 +340,7 @@ class AliyunSmsChannel(JsonPostChannel):
                                   SUSPECT_RETRY_AFTER)
         self._isolation.clear(numbers)
         if isinstance(error, RetryableError) and code == FLOW_CONTROL:
-            self._isolation.hold(numbers[0], error.retry_after or 60.0, error.reason)
+            self._isolation.hold(numbers[0], error.retry_after or 60.0, f"{code}: {message}")
         return error
 
     # ---- HTTP -----------------------------------------------------------------------------
@@ -384,4 +385,3 @@ def _out_id(items: Sequence[_Item]) -> str:
     """A short id for the call, echoed in Aliyun's receipts (with each number)."""
     joined = "|".join(i.message.delivery_id for i in items)
     return hashlib.sha1(joined.encode()).hexdigest()[:16]
-

@@ -51,12 +51,14 @@ applicable runs.  Fidelity cases, for what a provider does quietly:
 * failure modes ``"misconfigured"`` (stop the account, fail nobody) and ``"unreadable"`` (a
   proxy's page instead of the provider's reply: retry, quoting its first bytes), where the
   fake plays them;
-* with ``supports_token``, a token is renewed before it expires (``case.short_lived_fake``).  Calls are counted with
-``case.send_calls(fake)`` / ``case.token_calls(fake)``; override them if the fake names its
-kinds differently.  ``batch_limit`` is how many recipients of identical content one provider
-call carries (1 for one-recipient APIs; a group bot whose call reaches the whole group sets
-it to the channel's ``max_batch``).  The suite hands messages to ``send`` ``max_batch`` at a
-time, as the worker does, and may call ``make_channel`` more than once per fake.
+* with ``supports_token``, a token is renewed before it expires (``case.short_lived_fake``).
+
+Calls are counted with ``case.send_calls(fake)`` / ``case.token_calls(fake)``; override them
+if the fake names its kinds differently.  ``batch_limit`` is how many recipients of identical
+content one provider call carries (1 for one-recipient APIs; a group bot whose call reaches
+the whole group sets it to the channel's ``max_batch``).  The suite hands messages to ``send``
+``max_batch`` at a time, as the worker does, and may call ``make_channel`` more than once per
+fake.
 
 An adapter may return results or raise a ``ChannelError`` for a whole-call problem; the suite
 spreads a raised error over the batch like the worker does (``results_for_all``), and checks

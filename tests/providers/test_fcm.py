@@ -297,7 +297,8 @@ def test_a_proxy_page_with_200_is_not_recorded_sent(oauth):
     (None, "cannot read"), ("not json", "cannot read"),
     (json.dumps({"type": "authorized_user"}), "not a service-account key"),
     (json.dumps({"type": "service_account", "client_email": EMAIL, "private_key": "nope",
-                 "private_key_id": "k", "token_uri": "https://x"}), "private_key is not a PEM RSA key")])
+                 "private_key_id": "k", "token_uri": "https://x"}),
+     "private_key is not a PEM RSA key")])
 def test_credentials_file_problems_name_the_option(tmp_path, content, problem):
     path = tmp_path / "sa.json"
     if content is not None:
