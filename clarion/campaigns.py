@@ -1,6 +1,9 @@
 """Campaigns without Prefect: check a request, register it once, follow, cancel.
 
-The flow's tasks, the CLI and the API all come through here.
+The flow's tasks, the CLI and the API all come through here.  A campaign is ``running``
+while it fans out and sends; ``waiting`` once only deliveries that wait (quiet hours,
+digests) are left — the release flow completes it when they are final; ``completed``,
+``cancelled`` or ``failed`` at the end.
 """
 
 from __future__ import annotations
@@ -13,27 +16,25 @@ from sqlalchemy import select, update
 from . import content as content_mod
 from . import directory
 from .channels.registry import channel_specs
-from .domain import (FINAL_STATUSES, CampaignRequest, CampaignStatus, DeliveryStatus,
-                     campaign_id_for)
+from .domain import (FINAL_STATUSES, OPEN_STATUSES, CampaignRequest, CampaignStatus,
+                     DeliveryStatus, campaign_id_for)
+from .errors import NotFound, Rejected
+from .planning.notice import load_category, resolve_route
+from .planning.routing import Route
 from .settings import Settings
 from .store import deliveries
 from .store.db import Store
 from .store.models import Campaign, utcnow
 
-OPEN = {s.value for s in (DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.SENDING)}
+OPEN = {s.value for s in OPEN_STATUSES}  # deferred ones too: they have still to go
+IN_PROGRESS = {s.value for s in (DeliveryStatus.PENDING, DeliveryStatus.QUEUED,
+                                 DeliveryStatus.SENDING)}
 FINAL = {s.value for s in FINAL_STATUSES}
 
-
-class CampaignRejected(ValueError):
-    """A request that can't be sent; ``field`` names the part at fault."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+CampaignRejected = Rejected  # a request that can't be sent; ``field`` names the part
 
 
-class CampaignNotFound(LookupError):
+class CampaignNotFound(NotFound):
     pass
 
 
@@ -42,9 +43,10 @@ class Prepared:
     request: CampaignRequest
     compiled: Any  # content.CompiledContent
     audience_size: int
+    route: Route
 
 
-def variants_of(store: Store, request: CampaignRequest) -> dict[str, dict[str, Any]]:
+def variants_of(store: Store, request: Any) -> dict[str, dict[str, Any]]:
     if request.content is not None:
         return {k: v.model_dump(exclude_none=True) for k, v in request.content.items()}
     try:
@@ -53,22 +55,26 @@ def variants_of(store: Store, request: CampaignRequest) -> dict[str, dict[str, A
         raise CampaignRejected(exc.field, exc.message) from exc
 
 
-def compile_for(store: Store, settings: Settings, request: CampaignRequest):
+def compile_for(store: Store, settings: Settings, request: Any,
+                channels: list[str] | tuple[str, ...]) -> content_mod.CompiledContent:
     specs = channel_specs(settings)
-    unknown = [c for c in request.channels if c not in specs]
-    if unknown:
-        raise CampaignRejected("channels", f"unknown channel(s) {', '.join(unknown)}; "
-                               f"known: {', '.join(sorted(specs))}")
-    kinds = {c: specs[c]["type"] for c in request.channels}
+    kinds = {c: specs[c]["type"] for c in channels}
     try:
-        return content_mod.compile_content(variants_of(store, request), request.channels, kinds)
+        return content_mod.compile_content(variants_of(store, request), list(channels), kinds)
     except content_mod.ContentError as exc:
         raise CampaignRejected(exc.field, exc.message) from exc
 
 
+def route_of(store: Store, settings: Settings, request: CampaignRequest) -> Route:
+    load_category(store, request.category)
+    return resolve_route(store, settings, request.category, request.source,
+                         request.channels, request.priority)
+
+
 def prepare(store: Store, settings: Settings, request: CampaignRequest) -> Prepared:
     """Everything that can be checked before a single delivery exists."""
-    compiled = compile_for(store, settings, request)
+    route = route_of(store, settings, request)
+    compiled = compile_for(store, settings, request, route.channels)
     size = directory.count_audience(store, request.audience)
     if size == 0:
         raise CampaignRejected("audience", "the audience matches no recipients")
@@ -77,24 +83,27 @@ def prepare(store: Store, settings: Settings, request: CampaignRequest) -> Prepa
         compiled.check(request.variables, sample)
     except content_mod.ContentError as exc:
         raise CampaignRejected(exc.field, exc.message) from exc
-    return Prepared(request, compiled, size)
+    return Prepared(request, compiled, size, route)
 
 
-def register(store: Store, request: CampaignRequest, flow_run_id: str | None = None
+def register(store: Store, request: CampaignRequest, route: Route,
+             flow_run_id: str | None = None, api_key_id: str | None = None
              ) -> tuple[str, bool]:
-    """Create the campaign row once per key; a repeat returns the existing id."""
+    """Create the campaign row once per key; a repeat returns the existing id.  The route is
+    fixed here: a rule changed later does not move a campaign already started."""
     key = request.campaign_key()
     cid = campaign_id_for(key)
     with store.session() as s:
         existing = s.get(Campaign, cid)
-        if existing is not None:
-            if flow_run_id and not existing.flow_run_id:
-                existing.flow_run_id = flow_run_id
+        if existing is not None:  # the flow's own registration may come first
+            existing.flow_run_id = existing.flow_run_id or flow_run_id
+            existing.api_key_id = existing.api_key_id or api_key_id
             return cid, False
         s.add(Campaign(id=cid, key=key, name=request.name, category=request.category,
                        priority=request.priority.value, source=request.source,
-                       request=request.model_dump(mode="json"),
-                       status=CampaignStatus.RUNNING.value, flow_run_id=flow_run_id))
+                       request=request.model_dump(mode="json"), route=route.as_dict(),
+                       status=CampaignStatus.RUNNING.value, flow_run_id=flow_run_id,
+                       api_key_id=api_key_id))
     return cid, True
 
 
@@ -110,25 +119,40 @@ def load_request(store: Store, campaign_id: str) -> CampaignRequest:
     return CampaignRequest.model_validate(_row(store, campaign_id).request)
 
 
+def load(store: Store, campaign_id: str) -> tuple[CampaignRequest, Route]:
+    """The campaign's request and the route fixed when it was registered."""
+    row = _row(store, campaign_id)
+    request = CampaignRequest.model_validate(row.request)
+    route = (Route.from_dict(row.route) if row.route else
+             Route(tuple(request.channels), "all"))  # registered before routing existed
+    return request, route
+
+
 def get(store: Store, campaign_id: str) -> dict[str, Any]:
     row = _row(store, campaign_id)
     info = {"campaign_id": row.id, "name": row.name, "status": row.status,
             "category": row.category, "priority": row.priority, "source": row.source,
-            "flow_run_id": row.flow_run_id, "created_at": row.created_at.isoformat(),
+            "api_key_id": row.api_key_id, "flow_run_id": row.flow_run_id,
+            "route": row.route, "created_at": row.created_at.isoformat(),
             "finished_at": row.finished_at.isoformat() if row.finished_at else None}
     info["channels"] = summarize(deliveries.counts(store, campaign_id))
+    info["decisions"] = deliveries.decisions(store, campaign_id=campaign_id)
     return info
 
 
 def summarize(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
-    """channel → {sent, failed, skipped, open, total, …} from raw status counts."""
+    """channel → {sent, failed, skipped, deferred, open, total, …} from raw status counts;
+    ``open`` counts everything not final, deferred deliveries included."""
     out: dict[str, dict[str, int]] = {}
     for channel, by_status in counts.items():
-        row = {"sent": 0, "failed": 0, "skipped": 0, "open": 0, "total": 0}
+        row = {"sent": 0, "failed": 0, "skipped": 0, "deferred": 0, "open": 0, "total": 0}
         for status, n in by_status.items():
-            key = "sent" if status in ("sent", "delivered", "read") else status
-            key = "open" if status in OPEN else key
-            row[key] = row.get(key, 0) + n
+            if status in ("sent", "delivered", "read"):
+                row["sent"] += n
+            elif status in ("failed", "skipped", "deferred"):
+                row[status] += n
+            if status in OPEN:
+                row["open"] += n
             row["total"] += n
         out[channel] = row
     return out
@@ -138,15 +162,29 @@ def is_finished(counts: dict[str, dict[str, int]]) -> bool:
     return all(status not in OPEN for by in counts.values() for status in by)
 
 
+def in_progress(counts: dict[str, dict[str, int]]) -> bool:
+    """Deliveries on their way now (deferred ones wait for their time)."""
+    return any(status in IN_PROGRESS for by in counts.values() for status in by)
+
+
 def finish(store: Store, campaign_id: str, status: CampaignStatus) -> None:
     with store.session() as s:
         s.execute(update(Campaign).where(Campaign.id == campaign_id,
-                                         Campaign.status == CampaignStatus.RUNNING.value)
+                                         Campaign.status.in_(("running", "waiting")))
                   .values(status=status.value, finished_at=utcnow()))
 
 
+def hand_over(store: Store, campaign_id: str) -> None:
+    """Fanned out, and what is left waits (quiet hours, digests): the release flow
+    completes the campaign when that is final too."""
+    with store.session() as s:
+        s.execute(update(Campaign).where(Campaign.id == campaign_id,
+                                         Campaign.status == CampaignStatus.RUNNING.value)
+                  .values(status=CampaignStatus.WAITING.value))
+
+
 def cancel(store: Store, campaign_id: str, actor: str = "cli") -> int:
-    """Stop a campaign: its deliveries not yet sent end skipped (reason cancelled)."""
+    """Stop a campaign: its deliveries not yet sent (deferred ones too) end skipped."""
     with store.session() as s:
         row = s.get(Campaign, campaign_id)
         if row is None:

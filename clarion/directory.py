@@ -22,12 +22,13 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement
 
 from .domain import Audience
+from .planning.quiet_hours import zone
 from .store.db import Store
 from .store.models import Recipient, RecipientRole, utcnow
 
 REQUIRED_COLUMNS = ("id", "name")
 CONTACT_COLUMNS = ("department", "grade", "locale", "email", "phone", "wecom_userid",
-                   "wechat_openid")
+                   "wechat_openid", "timezone")
 COLUMNS = (*REQUIRED_COLUMNS, *CONTACT_COLUMNS)
 KNOWN = frozenset({*COLUMNS, "roles", "active"})  # other columns go to Recipient.attributes
 IMPORT_CHUNK = 1000
@@ -88,6 +89,16 @@ def _phone(value: str | None) -> str | None:
     return phone
 
 
+def _timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        zone(value)
+    except ValueError as exc:
+        raise RowError(f"timezone: {exc}") from None
+    return value
+
+
 def _roles(value: str | None) -> list[str]:
     roles = list(dict.fromkeys(r.strip().lower() for r in (value or "").split(";")))
     roles = [r for r in roles if r]
@@ -127,7 +138,7 @@ def parse_row(raw: Mapping[str | None, Any]) -> dict[str, Any]:
         raise RowError("name: required")
     row.update({c: _checked(c, cells.get(c)) for c in COLUMNS if c != "id"})
     row.update(email=_email(cells.get("email")), phone=_phone(cells.get("phone")),
-               active=_active(cells.get("active")))
+               timezone=_timezone(cells.get("timezone")), active=_active(cells.get("active")))
     row["role_list"] = _roles(cells.get("roles"))
     row["roles"] = ";".join(row["role_list"])
     row["attributes"] = {k: v for k, v in cells.items() if k not in KNOWN and v is not None}
@@ -297,7 +308,8 @@ def audience_filter(audience: Audience) -> ColumnElement[bool]:
 
 RECIPIENT_COLUMNS = (Recipient.id, Recipient.name, Recipient.department, Recipient.grade,
                      Recipient.locale, Recipient.email, Recipient.phone, Recipient.wecom_userid,
-                     Recipient.wechat_openid, Recipient.roles, Recipient.attributes)
+                     Recipient.wechat_openid, Recipient.timezone, Recipient.roles,
+                     Recipient.attributes)
 
 
 def recipient_dict(row: Any, keys: Sequence[str] | None = None) -> dict[str, Any]:
@@ -307,6 +319,14 @@ def recipient_dict(row: Any, keys: Sequence[str] | None = None) -> dict[str, Any
     attributes = values.pop("attributes") or {}
     values["roles"] = [r for r in (values["roles"] or "").split(";") if r]
     return {**attributes, **values}
+
+
+def people_by_id(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The people among ``ids`` (active or not: ``active`` says), by id."""
+    with store.read() as conn:
+        rows = conn.execute(select(*RECIPIENT_COLUMNS, Recipient.active)
+                            .where(Recipient.id.in_(list(ids)))).all()
+    return {p["id"]: p for p in (recipient_dict(r) for r in rows)}
 
 
 def _page(audience: Audience, after_id: str | None, upto_id: str | None, size: int) -> Select:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -41,9 +41,21 @@ OPEN_STATUSES = frozenset({DeliveryStatus.PENDING, DeliveryStatus.QUEUED,
 
 class CampaignStatus(str, enum.Enum):
     RUNNING = "running"
+    WAITING = "waiting"  # fanned out; some deliveries wait (quiet hours, digest)
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     FAILED = "failed"
+
+
+def checked_channels(v: list[str] | str) -> list[str] | str:
+    """A request's channels: 1–20 distinct names, or ``"auto"``."""
+    if isinstance(v, str):
+        return v
+    if not 1 <= len(v) <= 20:
+        raise ValueError("name 1 to 20 channels, or \"auto\"")
+    if len(set(v)) != len(v):
+        raise ValueError("channels are repeated")
+    return v
 
 
 class Audience(BaseModel):
@@ -87,7 +99,8 @@ class CampaignRequest(BaseModel):
     category: str = Field("general", min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")
     priority: Priority = Priority.NORMAL
     audience: Audience
-    channels: list[str] = Field(..., min_length=1, max_length=20)
+    channels: list[str] | Literal["auto"] = Field(
+        ..., description='the channels to use, or "auto": the routing rule of the category')
     template: str | None = Field(None, description="a stored template's name")
     content: dict[str, Variant] | None = Field(
         None, description='inline variants: {"default": {...}, "email": {...}, "sms": {...}}')
@@ -97,10 +110,8 @@ class CampaignRequest(BaseModel):
 
     @field_validator("channels")
     @classmethod
-    def _unique_channels(cls, v: list[str]) -> list[str]:
-        if len(set(v)) != len(v):
-            raise ValueError("channels are repeated")
-        return v
+    def _unique_channels(cls, v: list[str] | str) -> list[str] | str:
+        return checked_channels(v)
 
     @model_validator(mode="after")
     def _one_content_source(self) -> CampaignRequest:

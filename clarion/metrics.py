@@ -29,7 +29,8 @@ ACCOUNT_STOPPED = Gauge(
     "clarion_account_stopped", "1 while a channel account is paused (circuit open).", ["channel"])
 IN_FLIGHT = Gauge("clarion_worker_in_flight", "Deliveries a worker holds right now.")
 # clarion_queue_depth, clarion_queue_consumers, clarion_backlog_age_seconds,
-# clarion_campaigns_running, clarion_campaigns_finished_total and clarion_prefect_flow_runs
+# clarion_campaigns_running, clarion_campaigns_finished_total, clarion_prefect_flow_runs and
+# clarion_policy_decisions_total
 # are read at scrape time by the collectors in clarion.ops.collectors.
 API_REQUESTS = Counter(
     "clarion_api_requests", "API requests by route template, method and status.",

@@ -57,11 +57,21 @@ class Forbidden(Exception):
         self.field, self.message = field, message
 
 
+ABILITIES = ("policy", "preferences")  # beyond sending: change categories and rules; people's
+# preferences
+
+
 @dataclass(frozen=True)
 class Scopes:
     categories: tuple[str, ...]
     channels: tuple[str, ...]
     audiences: tuple[str, ...]
+    abilities: tuple[str, ...] = ()
+
+    def check_ability(self, ability: str) -> None:
+        if ability not in self.abilities:
+            raise Forbidden("authorization", f"this key may not do that (it needs the "
+                                             f"ability {ability!r})")
 
     def check_category(self, category: str, priority: Priority) -> None:
         if priority is Priority.EMERGENCY and EMERGENCY not in self.categories:
@@ -140,19 +150,24 @@ def hash_key(key: str, pepper: SecretStr) -> str:
 
 def _principal(row: ApiKey) -> Principal:
     scopes = Scopes(tuple(row.categories["allow"]), tuple(row.channels["allow"]),
-                    tuple(row.audiences["allow"]))
+                    tuple(row.audiences["allow"]), tuple((row.abilities or {}).get("allow", ())))
     return Principal(row.id, row.system, scopes, row.rate)
 
 
 def create_key(store: Store, settings: ApiSettings, system: str, categories: list[str],
-               channels: list[str], audiences: list[str], rate: float) -> tuple[str, str]:
+               channels: list[str], audiences: list[str], rate: float,
+               abilities: list[str] | None = None) -> tuple[str, str]:
     """Store a new key's hash; return (key id, the key itself — shown once)."""
+    unknown = sorted(set(abilities or ()) - set(ABILITIES))
+    if unknown:
+        raise ValueError(f"unknown abilities {', '.join(unknown)}; known: {', '.join(ABILITIES)}")
     key, key_id = new_key(), "k_" + uuid.uuid4().hex[:16]
     with store.session() as s:
         s.add(ApiKey(id=key_id, system=system, prefix=key[:12],
                      key_hash=hash_key(key, settings.api_key_pepper),
                      categories={"allow": categories}, channels={"allow": channels},
-                     audiences={"allow": audiences}, rate=rate))
+                     audiences={"allow": audiences}, rate=rate,
+                     abilities={"allow": list(abilities or ())}))
     return key_id, key
 
 
@@ -182,6 +197,7 @@ def list_keys(store: Store) -> list[dict[str, Any]]:
         return [{"id": r.id, "system": r.system, "prefix": r.prefix + "…",
                  "categories": r.categories["allow"], "channels": r.channels["allow"],
                  "audiences": r.audiences["allow"], "rate": r.rate,
+                 "abilities": (r.abilities or {}).get("allow", []),
                  "created_at": r.created_at.isoformat(),
                  "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None} for r in rows]
 

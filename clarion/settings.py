@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     fanout_bundle: int = Field(500, ge=1, le=5000)
     segment_size: int = 10000
 
+    # delivery policy (clarion/planning): on by default; off: only addresses are checked
+    policy: bool = True
+    default_timezone: str = "Asia/Shanghai"  # of people whose directory row names none
+    public_url: str = "http://127.0.0.1:8000"  # where people reach the API (unsubscribe links)
+    link_secret: SecretStr = SecretStr("clarion-dev-link-secret")  # set it in production
+    unsubscribe_ttl_days: int = Field(60, ge=1, le=3650)
+    release_batch: int = Field(5000, ge=1, le=100_000)  # deferred deliveries per release step
+
     metrics_port: int | None = None
     grafana_url: str | None = None  # linked from each campaign's Prefect artifact
     log_json: bool = False
@@ -66,6 +74,13 @@ class Settings(BaseSettings):
     def _queue_type(cls, v: str) -> str:
         if v not in ("classic", "quorum"):
             raise ValueError("queue_type must be 'classic' or 'quorum'")
+        return v
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        from .planning.quiet_hours import zone
+        zone(v)
         return v
 
     @property

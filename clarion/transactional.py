@@ -1,36 +1,44 @@
 """Transactional messages: one message to up to 1,000 people, straight onto the delivery queue.
 
-No Prefect and no campaign: ``plan`` checks and resolves a request (every error before any row
-exists), ``deliver`` renders, inserts the deliveries (``message_id`` set, ``campaign_id``
-NULL), publishes them with confirms and marks them queued.  Delivery ids derive from the
-message id, so delivering the same message again inserts and sends nothing twice.
+No Prefect and no campaign, but the same planning pipeline as a campaign: ``plan`` checks
+and resolves a request (every error before any row exists; a caller's scopes before any
+person is looked at or any text rendered), ``deliver`` decides policy for each person,
+renders, inserts the deliveries (``message_id`` set, ``campaign_id`` NULL), publishes what
+is to go now with confirms.  Delivery ids derive from the message id, so delivering the same
+message again inserts and sends nothing twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from . import campaigns
-from .broker.message import DeliveryMessage
 from .broker.publisher import ConfirmingPublisher
-from .campaigns import CampaignRejected as Rejected
-from .channels.registry import address_field
 from .content import ContentError
-from .directory import RECIPIENT_COLUMNS, recipient_dict
-from .domain import DeliveryStatus, Priority, Variant, delivery_id_for
+from .directory import people_by_id
+from .domain import DeliveryStatus, Priority, Variant, checked_channels
+from .errors import Rejected
+from .planning import clock, handoff
+from .planning.categories import CategorySettings
+from .planning.facts import read_facts
+from .planning.notice import load_category, notice_for, resolve_route, row_maker
+from .planning.policy import Policy
+from .planning.routing import Route
 from .settings import Settings
+from .store import audit as audit_rows
 from .store import deliveries
-from .store.api_models import AuditEntry, Message
+from .store import policy as policy_sql
+from .store.api_models import Message
 from .store.db import Store
-from .store.models import Delivery, Recipient
+from .store.models import Delivery
 
 MAX_RECIPIENTS = 1000
 D = Delivery.__table__
@@ -56,13 +64,14 @@ class Target(BaseModel):
 
 
 class MessageRequest(BaseModel):
-    """``POST /v1/messages``: one message, a few recipients, some channels."""
+    """``POST /v1/messages``: one message, a few recipients, some channels (or ``"auto"``:
+    the category's routing rule)."""
 
     model_config = ConfigDict(extra="forbid")
 
     category: str = Field("general", min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")
     priority: Priority = Priority.NORMAL
-    channels: list[str] = Field(..., min_length=1, max_length=20)
+    channels: list[str] | Literal["auto"]
     to: list[Target] = Field(..., min_length=1, max_length=MAX_RECIPIENTS)
     template: str | None = Field(None, min_length=1, max_length=120)
     content: dict[str, Variant] | None = Field(None, max_length=20)
@@ -70,10 +79,8 @@ class MessageRequest(BaseModel):
 
     @field_validator("channels")
     @classmethod
-    def _unique_channels(cls, v: list[str]) -> list[str]:
-        if len(set(v)) != len(v):
-            raise ValueError("channels are repeated")
-        return v
+    def _unique_channels(cls, v: list[str] | str) -> list[str] | str:
+        return checked_channels(v)
 
     @model_validator(mode="after")
     def _one_content_source(self) -> MessageRequest:
@@ -82,12 +89,22 @@ class MessageRequest(BaseModel):
         return self
 
 
+class Reach(Protocol):
+    """What a caller may reach (a key's scopes); None: anything."""
+
+    def check_channels(self, channels: list[str]) -> None: ...
+    def allows_recipient(self, recipient: dict[str, Any]) -> bool: ...
+
+
 @dataclass
 class Plan:
     request: MessageRequest
     compiled: Any  # content.CompiledContent
     recipients: list[dict[str, Any]]  # directory people and raw-address stand-ins
-    known: list[dict[str, Any]]  # the directory people among them (for scope checks)
+    route: Route
+    category: CategorySettings
+    source: str
+    variants: dict[str, Any]
 
 
 def new_message_id(key_id: str | None = None, idempotency_key: str | None = None) -> str:
@@ -105,62 +122,58 @@ def _stand_in(target: Target) -> dict[str, Any]:
             "roles": [], "department": None, "grade": None, "locale": None}
 
 
-def _directory_people(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
-    with store.read() as conn:
-        rows = conn.execute(select(*RECIPIENT_COLUMNS, Recipient.active)
-                            .where(Recipient.id.in_(ids))).all()
-    people = {}
-    for row in rows:
-        person = recipient_dict(row)
-        people[person["id"]] = person
-    return people
+class Unreachable(Rejected):
+    """A recipient the caller may not address (or who does not exist: the same answer)."""
 
 
-def _resolve(store: Store, request: MessageRequest) -> tuple[list[dict], list[dict]]:
+def _resolve(store: Store, request: MessageRequest, reach: Reach | None) -> list[dict]:
+    """The message's people, each once; an unknown id and one outside the caller's reach
+    are refused alike (the answer tells nothing of who is in the directory)."""
     ids = [t.id for t in request.to if t.id is not None]
-    people = _directory_people(store, ids) if ids else {}
+    people = people_by_id(store, ids) if ids else {}
     recipients: dict[str, dict[str, Any]] = {}
     for i, target in enumerate(request.to):
-        if target.id is not None and target.id not in people:
-            raise Rejected(f"to.{i}.id", f"unknown recipient {target.id!r}")
-        person = people[target.id] if target.id is not None else _stand_in(target)
+        person = people.get(target.id) if target.id is not None else _stand_in(target)
+        if person is None or (target.id is not None and reach is not None
+                              and not reach.allows_recipient(person)):
+            raise Unreachable(f"to.{i}.id", f"recipient {target.id!r} is unknown or outside "
+                                            "what this caller may reach")
         recipients.setdefault(person["id"], person)
-    return list(recipients.values()), [p for p in recipients.values() if "active" in p]
+    return list(recipients.values())
 
 
-def plan(store: Store, settings: Settings, request: MessageRequest) -> Plan:
-    """Check everything that can fail before a row exists: channels, content, recipients."""
-    compiled = campaigns.compile_for(store, settings, request)  # type: ignore[arg-type]
-    recipients, known = _resolve(store, request)
+def plan(store: Store, settings: Settings, request: MessageRequest, source: str = "api",
+         reach: Reach | None = None) -> Plan:
+    """Check everything that can fail before a row exists — the category, the route, the
+    caller's reach of channels and people — and only then render the content once."""
+    category = load_category(store, request.category)
+    route = resolve_route(store, settings, request.category, source, request.channels,
+                          request.priority)
+    if reach is not None:
+        reach.check_channels(list(route.channels))
+    compiled = campaigns.compile_for(store, settings, request, route.channels)
+    recipients = _resolve(store, request, reach)
     try:
         compiled.check(request.variables, recipients[0])
     except ContentError as exc:
         raise Rejected(exc.field, exc.message) from exc
-    return Plan(request, compiled, recipients, known)
+    return Plan(request, compiled, recipients, route, category, source,
+                campaigns.variants_of(store, request))
 
 
-def _rows(settings: Settings, p: Plan, message_id: str, source: str) -> list[dict[str, Any]]:
-    req, rows = p.request, []
-    for channel in req.channels:
-        field = address_field(settings, channel)
-        for person in p.recipients:
-            address = person.get(field)
-            row = {"id": delivery_id_for(message_id, person["id"], channel),
-                   "campaign_id": None, "message_id": message_id,
-                   "recipient_id": person["id"], "channel": channel, "address": address,
-                   "content": {}, "category": req.category, "priority": req.priority.value,
-                   "source": source, "status": DeliveryStatus.QUEUED.value,
-                   "reason": None, "code": None}  # same keys in every row (executemany)
-            if not address:
-                row.update(status=DeliveryStatus.SKIPPED.value, reason=f"no {field}",
-                           code="no_address")
-            elif person.get("active") is False:
-                row.update(status=DeliveryStatus.SKIPPED.value, reason="inactive recipient",
-                           code="inactive")
-            else:
-                row["content"] = _render(p, channel, person)
-            rows.append(row)
-    return rows
+def _rows(settings: Settings, store: Store, p: Plan, message_id: str
+          ) -> list[dict[str, Any]]:
+    """Policy for every person (in bulk), then their rows."""
+    now = clock.now()
+    req = p.request
+    notice = notice_for(settings, p.category, req.priority, p.route, p.variants,
+                        req.variables, message_id=message_id)
+    known = [person["id"] for person in p.recipients if not person["id"].startswith("x_")]
+    decided = Policy(notice, now).decide_page(p.recipients,
+                                              read_facts(store, notice, known, now))
+    maker = row_maker(settings, notice, lambda ch, person: _render(p, ch, person),
+                      p.source, now)
+    return [row for person, d in zip(p.recipients, decided) for row in maker.rows(person, d)]
 
 
 def _render(p: Plan, channel: str, person: dict[str, Any]) -> dict[str, str]:
@@ -174,46 +187,46 @@ def _render(p: Plan, channel: str, person: dict[str, Any]) -> dict[str, str]:
 def _store_message(store: Store, rows: list[dict[str, Any]], message: dict[str, Any],
                    audit: dict[str, Any] | None, actor: str, fresh: bool = False
                    ) -> list[dict[str, Any]]:
-    """Deliveries (as ``queued``), the message row and its audit entry in one transaction;
-    returns the deliveries still to publish.  A repeat (same message id) inserts nothing and
-    publishes again only what was not sent yet: the worker's claim absorbs the copies.
+    """Deliveries, the message row and its audit entry in one transaction; returns the
+    deliveries to publish now.  A repeat (same message id) inserts nothing and publishes
+    again only what was not sent yet: the worker's claim absorbs the copies.
     ``fresh``: the message id is new (random), so nothing of it can exist yet."""
     known = {} if fresh else deliveries.existing(store, [r["id"] for r in rows])
     new = [r for r in rows if r["id"] not in known]
     if new or not known:
         with store.connect() as conn:
             deliveries.insert_new_in(conn, new, actor)
+            policy_sql.bump_counters(conn, Counter(r["code"] or "send" for r in new))
             if conn.execute(deliveries.insert_ignore(conn, Message.__table__),
-                            message).rowcount and audit:
-                conn.execute(insert(AuditEntry), [audit])
-    unsent = (DeliveryStatus.PENDING.value, DeliveryStatus.QUEUED.value)
-    return ([r for r in new if r["status"] == DeliveryStatus.QUEUED.value]
+                            message).rowcount:
+                audit_rows.add(conn, audit)
+    queued = DeliveryStatus.QUEUED.value
+    unsent = (DeliveryStatus.PENDING.value, queued)
+    return ([r for r in new if r["status"] == queued]
             + [r for r in known.values() if r["status"] in unsent])
 
 
-def _queue_message(row: dict[str, Any]) -> DeliveryMessage:
-    return DeliveryMessage(id=row["id"], channel=row["channel"],
-                           lane=Priority(row["priority"]).lane, address=row["address"],
-                           content=row["content"], recipient_id=row["recipient_id"],
-                           campaign_id=None, category=row["category"],
-                           priority=row["priority"], enqueued_at=time.time())
+def _record(store: Store, settings: Settings, p: Plan, message_id: str, key_id: str | None,
+            audit: dict[str, Any] | None, fresh: bool) -> tuple[int, list[dict[str, Any]]]:
+    rows = _rows(settings, store, p, message_id)  # renders: may still raise Rejected
+    message = {"id": message_id, "api_key_id": key_id, "source": p.source,
+               "category": p.request.category, "priority": p.request.priority.value,
+               "channels": {"names": list(p.route.channels), "mode": p.route.mode},
+               "recipients": len(p.recipients), "deliveries": len(rows)}
+    return len(rows), _store_message(store, rows, message, audit, f"message:{message_id}",
+                                     fresh)
 
 
 async def deliver(store: Store, settings: Settings, publisher: ConfirmingPublisher, p: Plan,
-                  message_id: str, *, key_id: str | None = None, source: str = "api",
+                  message_id: str, *, key_id: str | None = None,
                   audit: dict[str, Any] | None = None, fresh: bool = False) -> int:
-    """Record (one transaction) then publish with confirms; returns how many deliveries."""
-    rows = _rows(settings, p, message_id, source)  # renders: may still raise Rejected
-    actor = f"message:{message_id}"
-    message = {"id": message_id, "api_key_id": key_id, "source": source,
-               "category": p.request.category, "priority": p.request.priority.value,
-               "channels": {"names": p.request.channels}, "recipients": len(p.recipients),
-               "deliveries": len(rows)}
-    to_publish = await asyncio.to_thread(_store_message, store, rows, message, audit, actor,
-                                         fresh)
+    """Decide, render and record (one transaction, off the event loop), then publish what
+    goes now; returns how many deliveries."""
+    n, to_publish = await asyncio.to_thread(_record, store, settings, p, message_id, key_id,
+                                            audit, fresh)
     if to_publish:
-        await publisher.publish_all(_queue_message(r) for r in to_publish)
-    return len(rows)
+        await handoff.publish(publisher, to_publish)
+    return n
 
 
 def status(store: Store, message_id: str) -> dict[str, Any] | None:
@@ -231,4 +244,5 @@ def status(store: Store, message_id: str) -> dict[str, Any] | None:
                                         .group_by(D.c.channel, D.c.status)):
             counts.setdefault(channel, {})[st] = n
     info["channels"] = campaigns.summarize(counts)
+    info["decisions"] = deliveries.decisions(store, message_id=message_id)
     return info

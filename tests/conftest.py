@@ -124,11 +124,24 @@ def clarion_env(tmp_path: Path, db_url: str, rabbitmq: str,
         monkeypatch.setenv(key, value)
     from clarion.settings import get_settings
     get_settings.cache_clear()
+    neutral_policy(db_url)
     yield env
     get_settings.cache_clear()
     from clarion.channels.registry import channel_specs
     from clarion.settings import load_settings
     delete_namespace(namespace, list(channel_specs(load_settings())), [1, 2, 3, 5])
+
+
+def neutral_policy(db_url: str) -> None:
+    """A site whose categories have no quiet hours, caps or duplicate windows: what the
+    tests of the delivery path send must not depend on the hour they run at.  The seeded
+    defaults have a test of their own; policy tests set what they test (tests/policy.py)."""
+    import sqlalchemy as sa
+
+    from clarion.store.db import store_for
+    with store_for(db_url).connect() as conn:
+        conn.execute(sa.text("UPDATE categories SET quiet_hours = NULL, cap_per_day = NULL, "
+                             "cap_per_week = NULL, dedup_window_s = NULL"))
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from clarion.fanout import SharedPages
+from clarion.planning.pages import SharedPages
 
 
 def test_channels_of_a_segment_read_each_page_once_and_it_is_dropped_after_the_last():

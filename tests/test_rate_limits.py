@@ -212,3 +212,23 @@ def test_two_workers_keep_a_robot_within_its_limits(make_fake, prefect_api, stor
         assert set(attempts) == {1}, "held-back deliveries spend no attempt"
     finally:
         fake.close()
+
+
+def test_an_adapters_per_recipient_default_applies_unless_the_spec_says_otherwise():
+    from clarion.channels.failover import FailoverChannel
+
+    class Capped:
+        name, max_batch = "wecom_app", 1000
+        default_per_recipient_limits = {"per_minute": 30, "per_hour": 1000}
+
+    limiter = Limiter(None, Settings(channels={  # type: ignore[arg-type]  # no SQL here
+        "wecom": {"type": "wecom_app"}, "wecom_pair": {"type": "wecom_app"},
+        "wecom_own": {"type": "wecom_app", "per_recipient_limit": {"per_minute": 10}},
+        "wecom_off": {"type": "wecom_app", "per_recipient_limit": {}}}))
+    assert limiter.plan("wecom", Capped()).per_recipient == (Window(30, 60.0),
+                                                             Window(1000, 3600.0))
+    assert limiter.plan("wecom_own", Capped()).per_recipient == (Window(10, 60.0),)
+    assert limiter.plan("wecom_off", Capped()).per_recipient == ()
+    paired = FailoverChannel(Capped(), Capped())  # type: ignore[arg-type]
+    assert limiter.plan("wecom_pair", paired).per_recipient == (Window(30, 60.0),
+                                                                Window(1000, 3600.0))

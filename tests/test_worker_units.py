@@ -74,3 +74,13 @@ def test_decide_maps_outcomes_and_gives_up_after_max_attempts():
     gave_up = next(r for r in d.record if r.id == "d")
     assert gave_up.reason.startswith("gave up after 6 attempts")
     assert d.counts == {"sent": 1, "failed": 2, "retried": 1, "stopped": 1}
+
+
+def test_what_an_adapter_cut_to_fit_is_recorded_with_the_sent_status():
+    msgs = {i: _msg(i) for i in "ab"}
+    results = [SendResult.sent("a", "m1", note="wecom_app: text cut to 2046 bytes"),
+               SendResult("b", Outcome.SENT, reason="keyword2 cut", via="backup")]
+    d = decide(msgs, {"a": 1, "b": 1}, results, [1, 5], max_attempts=6, duration_ms=1.0)
+    reasons = {r.id: r.reason for r in d.record}
+    assert reasons == {"a": "wecom_app: text cut to 2046 bytes",
+                       "b": "sent via backup; keyword2 cut"}

@@ -13,7 +13,8 @@ from ..store.db import store_for
 from . import errors
 from .middleware import BodyLimit, Metrics
 from .publishing import SharedPublisher
-from .routes import campaigns, deliveries, inbox, messages, ops, receipts
+from .routes import (campaigns, deliveries, inbox, messages, ops, policy, preferences,
+                     receipts, unsubscribe)
 from .state import ApiState
 
 
@@ -33,7 +34,8 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
                               "delivery receipts and the campus app's inbox.")
     app.state.clarion = st
     errors.install(app)
-    for module in (campaigns, messages, deliveries, receipts, inbox, ops):
+    for module in (campaigns, messages, deliveries, receipts, preferences, inbox, policy,
+                   unsubscribe, ops):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=api.api_max_body_bytes)
     app.add_middleware(Metrics)

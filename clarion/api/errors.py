@@ -84,3 +84,13 @@ def responses(*codes: int) -> dict[int | str, dict]:
 
 
 AUTHED = (401, 403, 413, 422, 429)
+
+
+def refused(exc: Exception) -> ApiError:
+    """A domain refusal as an answer: bad input 422 naming its field, not found 404."""
+    from ..errors import NotFound, Rejected
+    if isinstance(exc, Rejected):
+        return ApiError(422, "rejected", exc.message, exc.field)
+    if isinstance(exc, NotFound):
+        return ApiError(404, "not_found", str(exc.args[0]) if exc.args else "not found")
+    raise TypeError(f"not a refusal: {type(exc).__name__}")

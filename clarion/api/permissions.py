@@ -6,11 +6,11 @@ from ..directory import stream_recipients
 from ..domain import Audience, CampaignRequest
 from ..security import Forbidden, Principal
 from ..store.db import Store
-from ..transactional import MessageRequest, Plan
+from ..transactional import MessageRequest
 from .errors import ApiError
 
 
-def _forbidden(exc: Forbidden) -> ApiError:
+def forbidden(exc: Forbidden) -> ApiError:
     return ApiError(403, "forbidden", exc.message, exc.field)
 
 
@@ -18,13 +18,14 @@ def check_request(principal: Principal, request: CampaignRequest | MessageReques
     """Category, priority and channels: checkable before touching the database."""
     try:
         principal.scopes.check_category(request.category, request.priority)
-        principal.scopes.check_channels(request.channels)
+        if request.channels != "auto":  # else: once the route is known
+            principal.scopes.check_channels(list(request.channels))
         if isinstance(request, CampaignRequest):
             principal.scopes.check_audience_filters(request.audience)
         elif any(t.id is None for t in request.to):
             principal.scopes.check_addresses()
     except Forbidden as exc:
-        raise _forbidden(exc) from exc
+        raise forbidden(exc) from exc
 
 
 def check_campaign_ids(principal: Principal, store: Store, audience: Audience) -> None:
@@ -38,10 +39,9 @@ def check_campaign_ids(principal: Principal, store: Store, audience: Audience) -
                            f"this key's audiences (first: {outside[0]})", "audience.ids")
 
 
-def check_plan(principal: Principal, plan: Plan) -> None:
-    """Every directory person a message goes to must be inside the key's audiences."""
-    outside = [p["id"] for p in plan.known if not principal.scopes.allows_recipient(p)]
-    if outside:
-        index = next(i for i, t in enumerate(plan.request.to) if t.id == outside[0])
-        raise ApiError(403, "forbidden", f"recipient {outside[0]!r} is outside this key's "
-                       "audiences", f"to.{index}.id")
+def check_ability(principal: Principal, ability: str) -> None:
+    """Beyond sending (changing policy, people's preferences): the key must have it."""
+    try:
+        principal.scopes.check_ability(ability)
+    except Forbidden as exc:
+        raise forbidden(exc) from exc

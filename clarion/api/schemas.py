@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..planning.categories import CategorySettings
+
 
 class ChannelCounts(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -24,6 +26,10 @@ class CampaignStarted(BaseModel):
     flow_run_id: str
 
 
+# channel → skipped/deferred → reason code → count
+Decisions = dict[str, dict[str, dict[str, int]]]
+
+
 class CampaignInfo(BaseModel):
     campaign_id: str
     name: str
@@ -32,9 +38,11 @@ class CampaignInfo(BaseModel):
     priority: str
     source: str
     flow_run_id: str | None
+    route: dict[str, Any] | None = None
     created_at: str
     finished_at: str | None
     channels: dict[str, ChannelCounts]
+    decisions: Decisions = {}
 
 
 class CampaignCancelled(BaseModel):
@@ -56,6 +64,7 @@ class MessageInfo(BaseModel):
     deliveries: int
     created_at: str
     channels: dict[str, ChannelCounts]
+    decisions: Decisions = {}
 
 
 class DeliveryView(BaseModel):
@@ -71,6 +80,9 @@ class DeliveryView(BaseModel):
     code: str | None
     reason: str | None
     provider_message_id: str | None
+    release_at: datetime | None = None
+    fallback_of: str | None = None
+    digest_id: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -148,3 +160,33 @@ class Health(BaseModel):
 
 def delivery_view(row: dict[str, Any]) -> DeliveryView:
     return DeliveryView.model_validate({k: row.get(k) for k in DeliveryView.model_fields})
+
+
+class CategoryList(BaseModel):
+    items: list[CategorySettings]
+
+
+class RuleView(BaseModel):
+    category: str
+    source: str
+    channels: list[str]
+    mode: str
+    updated_at: datetime
+    updated_by: str
+
+
+class RuleList(BaseModel):
+    items: list[RuleView]
+
+
+class PreferenceItem(BaseModel):
+    category: str
+    description: str
+    critical: bool
+    default: Literal["in", "out"]
+    channels: dict[str, bool]  # channel (or "*") → opted in
+
+
+class PreferenceView(BaseModel):
+    recipient_id: str
+    items: list[PreferenceItem]

@@ -9,10 +9,16 @@ of its call.  Two things keep that from happening:
 * numbers are checked locally first: a malformed one fails here (code
   ``isv.MOBILE_NUMBER_ILLEGAL``) and is never sent;
 * when a many-number call is still refused for a reason that belongs to one recipient
-  (``isv.MOBILE_NUMBER_ILLEGAL``, ``isv.BLACK_KEY_CONTROL_LIMIT``), nobody can tell which
+  (``isv.BUSINESS_LIMIT_CONTROL``: one number over Aliyun's per-number cap, or
+  ``isv.MOBILE_NUMBER_ILLEGAL``, ``isv.BLACK_KEY_CONTROL_LIMIT``), nobody can tell which
   number it was.  Nothing was sent, so every message of the call is retried a few seconds
-  later, and its numbers are remembered as suspects: later calls send a suspect alone, so
-  the bad number fails by itself and the others go through.
+  later, its numbers a group of suspects that later sends split into smaller calls until the
+  number at fault is alone (:mod:`.isolation`): the others go through, one call per part, not
+  one per number.  A number found over its cap is held, without a call, until its window
+  turns (a minute; the hour; midnight Beijing time for the day), so a later campaign does not
+  sink its call on it again.
+
+A reply that is not JSON (a proxy's error page) is retried, its first bytes in the reason.
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ import hmac
 import json
 import re
 import uuid
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -34,6 +39,7 @@ from urllib.parse import quote
 import aiohttp
 
 from .base import (
+    HELD_BACK,
     AccountStoppedError,
     ChannelError,
     ConfigurationError,
@@ -43,6 +49,8 @@ from .base import (
     SendResult,
     results_for_all,
 )
+from .http_support import json_object, not_json, reply_excerpt
+from .isolation import Isolation
 from .sms_gateway import JsonPostChannel
 
 if TYPE_CHECKING:
@@ -53,15 +61,17 @@ DEFAULT_ENDPOINT = "https://dysmsapi.aliyuncs.com"
 SEND_SMS_LIMIT = 1000  # numbers in one SendSms
 SEND_BATCH_LIMIT = 100  # numbers in one SendBatchSms
 SUSPECT_RETRY_AFTER = 5.0  # seconds before a call refused for an unknown bad number is redone
-SUSPECT_MEMORY = 100_000  # suspect numbers remembered (oldest forgotten first)
+UNREADABLE_RETRY_AFTER = 10.0  # seconds before a call answered with something else is redone
 REASON_LIMIT = 200
+FLOW_CONTROL = "isv.BUSINESS_LIMIT_CONTROL"
 CHINA = dt.timezone(dt.timedelta(hours=8))  # daily quotas roll over at midnight Beijing time
 
 _MAINLAND = re.compile(r"(?:\+86|0086|86)?(1[3-9]\d{9})")
 _INTERNATIONAL = re.compile(r"(?:\+|00)?([1-9]\d{7,14})")
 
 # codes that belong to one recipient: refused in a many-number call, nobody knows whose
-RECIPIENT_CODES = frozenset({"isv.MOBILE_NUMBER_ILLEGAL", "isv.BLACK_KEY_CONTROL_LIMIT"})
+RECIPIENT_CODES = frozenset({"isv.MOBILE_NUMBER_ILLEGAL", "isv.BLACK_KEY_CONTROL_LIMIT",
+                             FLOW_CONTROL})
 # transient: try again after this many seconds
 RETRY_WAITS: dict[str, float] = {
     "Throttling": 1.0, "Throttling.User": 1.0, "Throttling.Api": 1.0,
@@ -128,18 +138,29 @@ def seconds_until_midnight(now: dt.datetime | None = None) -> float:
     return max(60.0, (midnight - now).total_seconds())
 
 
-def flow_control_wait(message: str) -> float:
-    """isv.BUSINESS_LIMIT_CONTROL says which window was hit: 触发分钟级/小时级/天级流控."""
+def seconds_until_the_hour(now: dt.datetime | None = None) -> float:
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(CHINA)
+    turn = (now + dt.timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    return max(1.0, (turn - now).total_seconds())
+
+
+def flow_control_wait(message: str, now: dt.datetime | None = None) -> float:
+    """isv.BUSINESS_LIMIT_CONTROL says which window was hit: 触发分钟级/小时级/天级流控; the
+    wait is until that window turns (Beijing time for the day)."""
     text = message.lower()
     if "分钟" in text or "minute" in text:
         return 60.0
-    return 3600.0  # hour and day windows, and anything unexpected
+    if "小时" in text or "hour" in text:
+        return seconds_until_the_hour(now)
+    if "天" in text or "日" in text or "day" in text:
+        return seconds_until_midnight(now)
+    return 3600.0  # a window it does not name
 
 
 def error_for(code: str, message: str, status: int) -> ChannelError:
     """Aliyun's answer for a whole call as the typed error it means."""
     reason = f"aliyun_sms: {code}: {message}"[:REASON_LIMIT]
-    if code == "isv.BUSINESS_LIMIT_CONTROL":
+    if code == FLOW_CONTROL:
         return RetryableError(reason, code, flow_control_wait(message))
     if code in STOP_WAITS:
         return AccountStoppedError(reason, code, STOP_WAITS[code] or seconds_until_midnight())
@@ -185,7 +206,7 @@ class AliyunSmsChannel(JsonPostChannel):
         self.param_map = dict(param_map if param_map is not None else {"content": "text"})
         self.region = region
         self.international = international
-        self._suspects: OrderedDict[str, None] = OrderedDict()
+        self._isolation = Isolation()
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], deps: ChannelDeps | None = None
@@ -202,6 +223,8 @@ class AliyunSmsChannel(JsonPostChannel):
     # ---- send -----------------------------------------------------------------------------
     async def send(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         results, items = self._check(messages)
+        held, items = self._held_back(items)
+        results += held
         limit = asyncio.Semaphore(self.concurrency)
 
         async def one(call: _Call) -> list[SendResult]:
@@ -231,19 +254,36 @@ class AliyunSmsChannel(JsonPostChannel):
                 items.append(_Item(m, number, self._template_param(m)))
         return refused, items
 
+    def _held_back(self, items: list[_Item]) -> tuple[list[SendResult], list[_Item]]:
+        """Numbers known to be over Aliyun's cap wait, without a call; the rest go."""
+        held: list[SendResult] = []
+        free: list[_Item] = []
+        for item in items:
+            if hold := self._isolation.held(item.number):
+                left, why = hold
+                held.append(SendResult.retry(
+                    item.message.delivery_id, HELD_BACK, f"aliyun_sms: held, not sent, "
+                    f"{left:.0f}s more: the number is over its limit ({why})"[:REASON_LIMIT],
+                    retry_after=left))
+            else:
+                free.append(item)
+        return held, free
+
     def _template_param(self, message: OutboundMessage) -> str:
         values = {name: _field(message, field) for name, field in self.param_map.items()}
         return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
 
     def _plan(self, items: list[_Item]) -> list[_Call]:
-        """Suspects alone; shared content by SendSms; one-offs together by SendBatchSms."""
+        """Suspects in their own smaller calls, the others together."""
+        free, parts = self._isolation.parts(items, lambda item: item.number)
+        return [call for part in (free, *parts) for call in self._calls_for(part)]
+
+    def _calls_for(self, items: Sequence[_Item]) -> list[_Call]:
+        """Shared content by SendSms; one-offs together by SendBatchSms."""
         groups: dict[str, list[_Item]] = {}
         calls: list[_Call] = []
         for item in items:
-            if item.number in self._suspects:
-                calls.append(self._send_sms([item]))
-            else:
-                groups.setdefault(item.param, []).append(item)
+            groups.setdefault(item.param, []).append(item)
         singles = [group[0] for group in groups.values() if len(group) == 1]
         for group in groups.values():
             if len(group) > 1:
@@ -270,29 +310,38 @@ class AliyunSmsChannel(JsonPostChannel):
 
     async def _send_call(self, call: _Call) -> list[SendResult]:
         try:
-            status, reply = await self._post(self.signed(call.params))
+            status, raw = await self._post(self.signed(call.params))
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             failure = RetryableError(f"aliyun_sms: request failed ({type(error).__name__})",
                                      "network", 5.0)
             return results_for_all(call.messages, failure)
+        reply = json_object(raw)
+        if reply is None:  # not Aliyun's answer: a proxy's page, XML
+            failure = not_json(self.name, status, reply_excerpt(raw), UNREADABLE_RETRY_AFTER)
+            return results_for_all(call.messages, failure)
         code = str(reply.get("Code") or status)
         if code == "OK":
-            self._clear_suspects(call.items)
+            self._isolation.clear(_numbers(call))
             biz_id = reply.get("BizId")
             return [SendResult.sent(m.delivery_id, biz_id) for m in call.messages]
         return results_for_all(call.messages, self._failure(call, code, reply, status))
 
     def _failure(self, call: _Call, code: str, reply: Mapping[str, Any],
                  status: int) -> ChannelError:
-        error = error_for(code, str(reply.get("Message") or f"HTTP {status}"), status)
+        message = str(reply.get("Message") or f"HTTP {status}")
+        error = error_for(code, message, status)
         if code not in RECIPIENT_CODES:
             return error
-        if len(call.items) == 1:
-            self._clear_suspects(call.items)
-            return error
-        self._add_suspects(call.items)
-        return RetryableError(f"{error.reason} (one of {len(call.items)} numbers; each will "
-                              "be sent alone)"[:REASON_LIMIT], code, SUSPECT_RETRY_AFTER)
+        numbers = _numbers(call)
+        if len(numbers) > 1:
+            self._isolation.suspect(numbers)
+            return RetryableError(f"{error.reason} (one of {len(numbers)} numbers; they go "
+                                  "again in smaller calls)"[:REASON_LIMIT], code,
+                                  SUSPECT_RETRY_AFTER)
+        self._isolation.clear(numbers)
+        if isinstance(error, RetryableError) and code == FLOW_CONTROL:
+            self._isolation.hold(numbers[0], error.retry_after or 60.0, f"{code}: {message}")
+        return error
 
     # ---- HTTP -----------------------------------------------------------------------------
     def signed(self, action_params: Mapping[str, str]) -> dict[str, str]:
@@ -306,24 +355,15 @@ class AliyunSmsChannel(JsonPostChannel):
         params["Signature"] = sign("POST", params, self.access_key_secret)
         return params
 
-    async def _post(self, params: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+    async def _post(self, params: Mapping[str, str]) -> tuple[int, bytes]:
         body = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in params.items())
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         async with self._client().post(self.url, data=body.encode(), headers=headers) as reply:
-            raw = await reply.read()
-            return reply.status, _json_object(raw)
+            return reply.status, await reply.read()
 
-    # ---- suspects -------------------------------------------------------------------------
-    def _add_suspects(self, items: Sequence[_Item]) -> None:
-        for item in items:
-            self._suspects[item.number] = None
-            self._suspects.move_to_end(item.number)
-        while len(self._suspects) > SUSPECT_MEMORY:
-            self._suspects.popitem(last=False)
 
-    def _clear_suspects(self, items: Sequence[_Item]) -> None:
-        for item in items:
-            self._suspects.pop(item.number, None)
+def _numbers(call: _Call) -> list[str]:
+    return list(dict.fromkeys(item.number for item in call.items))
 
 
 def _field(message: OutboundMessage, field: str) -> str | None:
@@ -345,11 +385,3 @@ def _out_id(items: Sequence[_Item]) -> str:
     """A short id for the call, echoed in Aliyun's receipts (with each number)."""
     joined = "|".join(i.message.delivery_id for i in items)
     return hashlib.sha1(joined.encode()).hexdigest()[:16]
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

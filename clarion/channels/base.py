@@ -15,6 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 
+# code of a result held back before any provider call (a rate limit, a number known to be over
+# the provider's cap): the worker requeues it without counting an attempt
+HELD_BACK = "throttled"
+
+
 class Outcome(str, enum.Enum):
     SENT = "sent"  # the provider accepted it
     RETRY = "retry"  # try again later (the queue owns the delay)
@@ -53,8 +58,11 @@ class SendResult:
     via: str | None = None  # the channel that answered, when a composite sent it elsewhere
 
     @classmethod
-    def sent(cls, delivery_id: str, provider_message_id: str | None = None) -> SendResult:
-        return cls(delivery_id, Outcome.SENT, provider_message_id=provider_message_id)
+    def sent(cls, delivery_id: str, provider_message_id: str | None = None,
+             note: str | None = None) -> SendResult:
+        """Accepted; ``note`` says what was changed to fit the provider (a cut), for the trace."""
+        return cls(delivery_id, Outcome.SENT, reason=note,
+                   provider_message_id=provider_message_id)
 
     @classmethod
     def failed(cls, delivery_id: str, code: str | None, reason: str, **kw: Any) -> SendResult:

@@ -211,7 +211,14 @@ class EmailChannel(BaseChannel):
         return head.encode() + mime_body(text, content.get("html"))
 
     def _unsubscribe(self, message: OutboundMessage) -> dict[str, str]:
-        url = message.extra.get("unsubscribe_url") or self.unsubscribe_url
+        if "unsubscribe_url" in message.content:  # planning decided: its signed link, or none
+            url = message.content["unsubscribe_url"]  # (a critical category: no way out)
+            return self._unsubscribe_headers(message, url) if url else {}
+        return self._unsubscribe_headers(
+            message, message.extra.get("unsubscribe_url") or self.unsubscribe_url)
+
+    def _unsubscribe_headers(self, message: OutboundMessage, url: str | None
+                             ) -> dict[str, str]:
         if not url:
             subject = quote(f"unsubscribe {message.category} {message.delivery_id}")
             return {"List-Unsubscribe":

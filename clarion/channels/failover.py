@@ -35,6 +35,8 @@ class FailoverChannel(BaseChannel):
         # what the rate limiter reads of an adapter: the primary's account sets the pace
         self.one_call_per_content = getattr(primary, "one_call_per_content", False)
         self.default_rate_limits = getattr(primary, "default_rate_limits", None)
+        self.default_per_recipient_limits = getattr(primary, "default_per_recipient_limits",
+                                                    None)
         self._clock = clock
         self._primary_stopped_until = 0.0
 

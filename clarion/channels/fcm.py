@@ -1,9 +1,12 @@
 """Firebase Cloud Messaging, HTTP v1: one POST per registration token.
 
-The OAuth bearer comes from a static ``access_token`` option or from a ``token_provider``
-callable (sync or async, returning the current token; it owns caching and refresh — e.g. a
-google-auth service-account wrapper).  Errors map by FCM's ``errorCode`` detail first, then
-by the HTTP status.
+The OAuth bearer comes, in order of preference, from a service-account key file
+(``credentials_file``: the adapter signs an RS256 JWT with its key, exchanges it at the file's
+``token_uri`` for a token of about an hour, caches it and renews it five minutes before it
+expires; a 401 renews it once and replays that message once), from a ``token_provider``
+callable (sync or async, returning the current token; it owns caching and refresh), or from a
+static ``access_token`` option (it expires within an hour: for tests and short jobs).  Errors
+map by FCM's ``errorCode`` detail first, then by the HTTP status.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from .base import (
     SendResult,
     results_for_all,
 )
+from .http_support import AccessToken, json_object, not_json, reply_excerpt
+from .service_account import GRANT_TYPE, ServiceAccount
 from .sms_gateway import JsonPostChannel, parse_retry_after
 
 if TYPE_CHECKING:
@@ -35,6 +40,7 @@ HIGH_PRIORITIES = frozenset({"urgent", "emergency"})
 DATA_FIELDS = ("url", "image", "tag")  # content fields also carried in ``data``
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 REASON_LIMIT = 200
+TOKEN_RETRY_AFTER = 30.0  # seconds, when the token endpoint is unreachable or busy
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 
 TokenProvider = Callable[[], "str | Awaitable[str]"]
@@ -98,24 +104,32 @@ class FcmChannel(JsonPostChannel):
 
     def __init__(self, project_id: str, *, access_token: str | None = None,
                  token_provider: TokenProvider | None = None,
+                 credentials: ServiceAccount | None = None,
                  base_url: str = DEFAULT_BASE_URL, timeout: float = 10.0):
-        if not (access_token or token_provider):
-            raise ConfigurationError("fcm: access_token or token_provider required")
+        if not (access_token or token_provider or credentials):
+            raise ConfigurationError("fcm: credentials_file, token_provider or access_token "
+                                     "required")
         super().__init__(f"{base_url.rstrip('/')}/v1/projects/{project_id}/messages:send",
                          timeout=timeout)
         self.project_id = project_id
         self.access_token = access_token
         self._token_provider = token_provider
+        self._account = credentials
+        self._minted = AccessToken(self._mint) if credentials else None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], deps: ChannelDeps | None = None
                      ) -> FcmChannel:
-        if not options.get("project_id"):
-            raise ConfigurationError("fcm: project_id required")
+        account = (ServiceAccount.from_file(options["credentials_file"], "fcm: credentials_file")
+                   if options.get("credentials_file") else None)
+        project_id = options.get("project_id") or (account.project_id if account else None)
+        if not project_id:
+            raise ConfigurationError("fcm: project_id required (or a credentials_file that "
+                                     "names it)")
         provider = options.get("token_provider") or (
             deps.extra.get("fcm_token_provider") if deps is not None else None)
-        return cls(options["project_id"], access_token=options.get("access_token"),
-                   token_provider=provider,
+        return cls(project_id, access_token=options.get("access_token"),
+                   token_provider=provider, credentials=account,
                    base_url=options.get("base_url") or DEFAULT_BASE_URL,
                    timeout=float(options.get("timeout") or 10.0))
 
@@ -124,11 +138,11 @@ class FcmChannel(JsonPostChannel):
             token = await self._token()
         except ChannelError as error:
             return results_for_all(messages, error)
-        headers = {"Authorization": f"Bearer {token}",
-                   "Content-Type": "application/json; charset=utf-8"}
-        return list(await asyncio.gather(*(self._send_one(m, headers) for m in messages)))
+        return list(await asyncio.gather(*(self._send_one(m, token) for m in messages)))
 
     async def _token(self) -> str:
+        if self._minted is not None:
+            return await self._minted.get()
         if self._token_provider is None:
             return str(self.access_token)
         try:
@@ -140,22 +154,60 @@ class FcmChannel(JsonPostChannel):
             raise RetryableError(f"fcm: token provider failed ({type(error).__name__})",
                                  "token_unavailable", 30.0) from None
 
-    async def _send_one(self, message: OutboundMessage, headers: Mapping[str, str]
-                        ) -> SendResult:
+    async def _send_one(self, message: OutboundMessage, token: str) -> SendResult:
+        """One attempt; a minted token FCM refuses (401) is renewed and the message replayed
+        once (concurrent refusals of the same token share one renewal)."""
+        status, result = await self._post_message(message, token)
+        if status != 401 or self._minted is None:
+            return result
+        try:
+            fresh = await self._minted.refresh(stale=token)
+        except ChannelError as error:
+            return error.result_for(message.delivery_id)
+        return (await self._post_message(message, fresh))[1]
+
+    async def _post_message(self, message: OutboundMessage, token: str
+                            ) -> tuple[int, SendResult]:
         body = json.dumps(message_body(message), ensure_ascii=False).encode()
+        headers = {"Authorization": f"Bearer {token}",
+                   "Content-Type": "application/json; charset=utf-8"}
         try:
             async with self._client().post(self.url, data=body, headers=headers) as reply:
-                raw = await reply.read()
-                return fcm_result(message.delivery_id, reply.status, reply.headers,
-                                  _json_object(raw))
+                status, raw = reply.status, await reply.read()
+                reply_headers = reply.headers
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-            return SendResult.retry(message.delivery_id, "network",
-                                    f"fcm: request failed ({type(error).__name__})")
+            return 0, SendResult.retry(message.delivery_id, "network",
+                                       f"fcm: request failed ({type(error).__name__})")
+        parsed = json_object(raw)
+        if parsed is None:  # not FCM's answer: a proxy's page
+            error = not_json(self.name, status, reply_excerpt(raw), TOKEN_RETRY_AFTER)
+            return status, error.result_for(message.delivery_id)
+        return status, fcm_result(message.delivery_id, status, reply_headers, parsed)
+
+    async def _mint(self) -> tuple[str, float]:
+        """A fresh access token for the service account: (token, seconds it lives)."""
+        assert self._account is not None
+        form = {"grant_type": GRANT_TYPE, "assertion": self._account.assertion()}
+        try:
+            async with self._client().post(self._account.token_uri, data=form) as reply:
+                status, raw = reply.status, await reply.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise RetryableError(f"fcm: token endpoint unreachable ({type(error).__name__})",
+                                 "token_unavailable", TOKEN_RETRY_AFTER) from None
+        return minted_token(status, raw)
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+def minted_token(status: int, raw: bytes) -> tuple[str, float]:
+    """The token endpoint's reply as (token, lifetime), or the typed error it means: the
+    endpoint busy or down is a retry; the assertion refused (``invalid_grant``: a wrong or
+    revoked key, an unknown account, a clock far off) stops the account until it is fixed."""
+    body = json_object(raw) or {}
+    if status == 200 and body.get("access_token"):
+        return str(body["access_token"]), float(body.get("expires_in") or 3600)
+    error = str(body.get("error") or status)
+    reason = (f"fcm: token refused: {error}: {body.get('error_description') or ''}"
+              if body else f"fcm: token endpoint answered HTTP {status}: {reply_excerpt(raw)}")
+    if status == 429 or status >= 500 or not body:
+        raise RetryableError(reason[:REASON_LIMIT], "token_unavailable", TOKEN_RETRY_AFTER)
+    raise AccountStoppedError(reason[:REASON_LIMIT], error)
+

@@ -55,15 +55,39 @@ class HttpChannel(BaseChannel):
         return text
 
     def _json_reply(self, status: int, raw: bytes) -> dict[str, Any]:
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
+        body = json_object(raw)
+        if body is not None:
             return body  # these providers answer errors in JSON, mostly with HTTP 200
-        if status == 429 or status >= 500:
-            raise RetryableError(f"{self.name}: HTTP {status}", code=str(status))
-        raise RetryableError(f"{self.name}: unreadable reply (HTTP {status})", code=str(status))
+        raise not_json(self.name, status, self.masked(reply_excerpt(raw)))
+
+
+def json_object(raw: bytes) -> dict[str, Any] | None:
+    """The reply's JSON object, or None when it is not one."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+EXCERPT_BYTES = 80
+NOT_JSON = "unreadable_reply"  # code of a reply that is not the provider's JSON
+
+
+def reply_excerpt(raw: bytes, limit: int = EXCERPT_BYTES) -> str:
+    """The first bytes of a reply that is not what the provider sends (a proxy's error page,
+    XML), as one line of text for a reason."""
+    text = " ".join(raw[:limit].decode("utf-8", "replace").split())
+    return (text + ("…" if len(raw) > limit else "")) or "(empty body)"
+
+
+def not_json(adapter: str, status: int, excerpt: str,
+             retry_after: float | None = None) -> RetryableError:
+    """A reply that is not the provider's JSON (a proxy's error page, XML): nothing is known
+    to be sent, so it is retried, its first bytes (``excerpt``) in the reason."""
+    code = str(status) if status == 429 or status >= 500 else NOT_JSON
+    return RetryableError(f"{adapter}: reply is not JSON (HTTP {status}): {excerpt}"[:240],
+                          code, retry_after)
 
 
 def content_key(message: OutboundMessage) -> str:

@@ -30,13 +30,18 @@ def create(system: str = typer.Option(..., help="the calling system, e.g. librar
            audiences: List[str] = typer.Option(..., help="role:R, department:D, grade:G, "
                                                "everyone, addresses or *"),
            rate: float = typer.Option(10.0, help="requests per second"),
+           abilities: List[str] = typer.Option([], help="beyond sending: policy (categories "
+                                               "and routing rules), preferences (people's)"),
            as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Create a key; it is printed once and only its hash is kept."""
     if rate <= 0:
         fail("--rate must be above 0")
     _settings, store = settings_and_store()
-    key_id, key = create_key(store, ApiSettings(), system, _split(categories), _split(channels),
-                             _split(audiences), rate)
+    try:
+        key_id, key = create_key(store, ApiSettings(), system, _split(categories),
+                                 _split(channels), _split(audiences), rate, _split(abilities))
+    except ValueError as exc:
+        fail(f"--abilities: {exc}")
     _audit(store, "apikey.create", key_id)
     if as_json:
         print(json.dumps({"id": key_id, "system": system, "key": key}))

@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from . import api_cmd, apikey_cmd, campaign_cmd, dashboards_cmd, directory_cmd, models_cmd, trace_cmd
+from . import (api_cmd, apikey_cmd, campaign_cmd, dashboards_cmd, directory_cmd, models_cmd,
+               policy_cmd, trace_cmd)
 from .common import console, fail, read_json, settings_and_store
 
 app = typer.Typer(help="Clarion: campus notifications over every channel.",
@@ -19,6 +20,9 @@ app.command("api")(api_cmd.api)
 app.add_typer(directory_cmd.app, name="directory")
 app.add_typer(dashboards_cmd.app, name="dashboards")
 app.add_typer(models_cmd.app, name="models")
+app.add_typer(policy_cmd.category_app, name="category")
+app.add_typer(policy_cmd.rules_app, name="rules")
+app.add_typer(policy_cmd.preferences_app, name="preferences")
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 template_app = typer.Typer(help="Stored templates.", no_args_is_help=True)
@@ -77,6 +81,31 @@ def worker(channels: Optional[str] = typer.Option(None, help="comma-separated ch
         fail(exc.reason)
 
 
+@app.command("release")
+def release() -> None:
+    """Publish the deferred deliveries that are due now (the release-deferred flow's work)."""
+    import asyncio
+
+    from ..planning.release import release_due
+    settings, store = settings_and_store()
+    report = asyncio.run(release_due(store, settings))
+    console.print(f"released {report.released} deliveries; "
+                  f"{len(report.completed)} campaigns completed")
+
+
+@app.command("digest")
+def digest(category: Optional[str] = typer.Option(None, help="one category (default: all)")
+           ) -> None:
+    """Send the digests that are due now (the digests flow's work)."""
+    import asyncio
+
+    from ..planning.digests import send_digests
+    settings, store = settings_and_store()
+    report = asyncio.run(send_digests(store, settings, category))
+    console.print(f"{report.digests} digests of {report.items} items "
+                  f"({', '.join(f'{k}: {v}' for k, v in report.by_category.items()) or '-'})")
+
+
 @app.command("serve")
 def serve() -> None:
     """Serve the Prefect deployments in this process (one-process alternative to prefect.yaml)."""
@@ -88,10 +117,17 @@ def serve() -> None:
 
 @app.command("demo")
 def demo(people: int = typer.Option(2000, help="size of the sample campus"),
-         workers: int = typer.Option(2, help="worker processes")) -> None:
+         workers: int = typer.Option(2, help="worker processes"),
+         scenario: Optional[str] = typer.Option(
+             None, help="run a campus scenario instead of the notice: teaching, research, "
+                        "events, library or safety (docs/SCENARIOS.md)")) -> None:
     """The Quickstart: a sample campus, local capture servers, workers, one real campaign."""
+    from ..demo import scenario as scenarios
     from ..demo.run import run_demo
-    raise typer.Exit(run_demo(people=people, workers=workers))
+    if scenario is not None and scenario not in scenarios.names():
+        fail(f"--scenario: no scenario {scenario!r}; there are: "
+             f"{', '.join(scenarios.names())}")
+    raise typer.Exit(run_demo(people=people, workers=workers, scenario=scenario))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ console = Console()
 NOTICE = Path(__file__).with_name("notice.json")
 
 
-def run_demo(people: int = 2000, workers: int = 2, root: Path | None = None) -> int:
+def run_demo(people: int = 2000, workers: int = 2, root: Path | None = None,
+             scenario: str | None = None) -> int:
     root = (root or Path("var/demo")).resolve()
     if root.exists():
         shutil.rmtree(root)
@@ -31,7 +32,10 @@ def run_demo(people: int = 2000, workers: int = 2, root: Path | None = None) -> 
     try:
         with _timed("services started"):
             _start_services(procs, root, workers)
-        _load_campus(root, people)
+        store = _load_campus(root, people)
+        if scenario is not None:
+            return _run_scenario(store, scenario)
+        _demo_policy(store)
         summary = _send_notice(root)
         return _verify(root, summary, people)
     finally:
@@ -72,15 +76,39 @@ def _start_prefect(procs: Processes, root: Path) -> None:
     console.print(f"[green]✓[/] Prefect server at http://127.0.0.1:{port}")
 
 
-def _load_campus(root: Path, people: int) -> None:
+def _load_campus(root: Path, people: int):  # type: ignore[no-untyped-def]
     from ..demo.campus import write_campus_csv
     from ..directory import import_csv
     from ..settings import get_settings
     from ..store.db import store_for
     get_settings.cache_clear()
     path = write_campus_csv(root / "campus.csv", people)
-    report = import_csv(store_for(get_settings().db_url), path)
+    store = store_for(get_settings().db_url)
+    report = import_csv(store, path)
     console.print(f"[green]✓[/] sample campus: {report.loaded} people from {path}")
+    return store
+
+
+def _run_scenario(store, name: str) -> int:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from ..settings import get_settings
+    from . import scenario
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # before Prefect is imported
+    ok = asyncio.run(scenario.run(store, get_settings(), name))
+    console.print(f"[bold green]scenario {name} OK[/]" if ok else
+                  f"[bold red]scenario {name} FAILED[/]")
+    return 0 if ok else 1
+
+
+def _demo_policy(store) -> None:  # type: ignore[no-untyped-def]
+    """The notice is a campus notice, and campus notices keep quiet hours (22:00-07:30 in
+    each person's time zone): without them here, the demo delivers whatever the hour."""
+    from ..planning import config
+    campus = next(c for c in config.list_categories(store) if c.name == "campus")
+    config.set_category(store, campus.model_copy(update={"quiet_hours": None}), "demo")
+    console.print("[green]✓[/] demo policy: campus notices without quiet hours "
+                  "(as `clarion category set campus --quiet-hours none`)")
 
 
 def _timed(label: str):  # type: ignore[no-untyped-def]
@@ -123,10 +151,11 @@ def _verify(root: Path, result: dict, people: int) -> int:
     from rich.table import Table
     table = Table(title=f"campaign {result['campaign_id']} — {result['status']} "
                         f"in {result['seconds']} s")
-    for col in ("channel", "sent", "failed", "skipped", "open"):
+    for col in ("channel", "sent", "failed", "skipped", "deferred", "open"):
         table.add_column(col, justify="left" if col == "channel" else "right")
     for channel, c in sorted(result["channels"].items()):
-        table.add_row(channel, str(c["sent"]), str(c["failed"]), str(c["skipped"]), str(c["open"]))
+        table.add_row(channel, *(str(c[k]) for k in ("sent", "failed", "skipped", "deferred",
+                                                     "open")))
     console.print(table)
     emails = len(list((root / "mail").glob("*.eml")))
     sms_ids = {json.loads(line)["id"] for line in (root / "sms.jsonl").read_text().splitlines()

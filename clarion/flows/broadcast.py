@@ -1,7 +1,9 @@
 """The broadcast flow: one notice to an audience over some channels.
 
-register (idempotent on its key) → plan segments → one fan-out task per (channel, segment)
-→ follow to completion → a table artifact of results per channel.
+register (idempotent on its key; the route fixed) → plan segments → one fan-out task per
+(channel of the route, segment) → follow until nothing is on its way (deliveries deferred
+to quiet hours' end or a digest wait: the campaign is then ``waiting``, and the release
+flow completes it) → a table artifact of results per channel.
 """
 
 from __future__ import annotations
@@ -34,15 +36,15 @@ def _cancel_campaign(flow: Any, flow_run: Any, state: Any) -> None:
 async def broadcast(request: CampaignRequest, wait: bool = True,
                     timeout_s: float = 3600) -> dict[str, Any]:
     """Send a notice to an audience; returns the campaign id and per-channel counts."""
-    campaign_id = register_campaign(request)
+    registered = register_campaign(request)
+    campaign_id = registered["campaign_id"]
     segments = plan_segments(request)
     fanouts = [fan_out_segment(campaign_id, channel, lo, hi)
-               for channel in request.channels for lo, hi in segments]
+               for channel in registered["channels"] for lo, hi in segments]
     await asyncio.gather(*fanouts)
     if not wait:
         return {"campaign_id": campaign_id, "status": "running", "channels": {}}
-    summary = await await_completion(campaign_id, timeout_s)
-    finished = all(v["open"] == 0 for v in summary.values())
-    report_results(campaign_id, summary, finished)
+    counts = await await_completion(campaign_id, timeout_s)
+    report_results(campaign_id, counts)
     _settings, store = context()
     return campaigns.get(store, campaign_id)

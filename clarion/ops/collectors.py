@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from ..broker.names import Names
 from ..settings import Settings
+from ..store import policy as policy_sql
 from ..store.db import Store
 from ..store.models import Campaign, Delivery
 
@@ -85,7 +86,8 @@ def store_stats(store: Store, channels: Iterable[str] = ()) -> dict[str, Any]:
     for channel, at in oldest:
         at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
         ages[channel] = max(0.0, (now - at).total_seconds())
-    return {"backlog_age": ages, "campaigns": dict(by_state)}
+    return {"backlog_age": ages, "campaigns": dict(by_state),
+            "decisions": policy_sql.counters(store)}
 
 
 def prefect_flow_runs(api_url: str, flow_name: str = "broadcast") -> dict[str, int]:
@@ -152,6 +154,13 @@ class ClarionCollector(Collector):
         for state in ("completed", "cancelled", "failed"):
             finished.add_metric([state], campaigns.get(state, 0))
         yield finished
+        decisions = CounterMetricFamily(
+            "clarion_policy_decisions", "Policy decisions on deliveries, by any process: send, "
+            "or the reason it was skipped or deferred (opted_out, capped, quiet_hours, …).",
+            labels=["decision"])
+        for decision, n in sorted(stats.get("decisions", {}).items()):
+            decisions.add_metric([decision], n)
+        yield decisions
 
 
 def register_collector(settings: Settings, store: Store, channels: Iterable[str]) -> None:

@@ -35,7 +35,8 @@ Write = Callable[[Any], Any]  # runs inside the caller's write transaction
 
 DELIVERY_COLUMNS = ("id", "campaign_id", "message_id", "recipient_id", "channel", "address",
                     "content", "category", "priority", "source", "status", "attempts", "code",
-                    "reason", "created_at", "updated_at", "release_at")
+                    "reason", "created_at", "updated_at", "release_at", "content_hash",
+                    "fallback", "fallback_of", "digest_id")
 EVENT_COLUMNS = ("delivery_id", "at", "status", "attempt", "code", "reason", "duration_ms",
                  "actor")
 INBOX_COLUMNS = ("delivery_id", "recipient_id", "category", "title", "body", "url", "created_at")
@@ -77,7 +78,8 @@ def existing(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     Usually none do (a first fan-out), so on SQLite a plain query of the ids asks first."""
     if not ids:
         return {}
-    cols = (D.c.id, D.c.recipient_id, D.c.address, D.c.content, D.c.status)
+    cols = (D.c.id, D.c.recipient_id, D.c.address, D.c.content, D.c.status, D.c.channel,
+            D.c.category, D.c.priority, D.c.campaign_id)
     with store.read() as conn:
         if store.is_sqlite:
             ids = [r[0] for part in sqlite_bulk.in_parts(ids) for r in conn.exec_driver_sql(
@@ -104,8 +106,9 @@ def insert_new_in(conn: Any, rows: Sequence[dict[str, Any]], actor: str) -> None
 
 
 def prepare_insert(dialect: str, rows: Sequence[dict[str, Any]], actor: str) -> Write:
-    """The insert of new deliveries (and the events of those not born ``queued``), ready to
-    run in a write transaction."""
+    """The insert of new deliveries (and the events of those born other than plainly
+    ``queued``: skipped, deferred, or queued with a routing note), ready to run in a write
+    transaction."""
     at = now()
     for r in rows:
         r.setdefault("created_at", at)
@@ -113,7 +116,7 @@ def prepare_insert(dialect: str, rows: Sequence[dict[str, Any]], actor: str) -> 
         r.setdefault("attempts", 0)
     events = [{"delivery_id": r["id"], "at": r["created_at"], "status": r["status"],
                "attempt": 0, "code": r.get("code"), "reason": r.get("reason"), "actor": actor}
-              for r in rows if r["status"] != S.QUEUED.value]  # e.g. no address
+              for r in rows if r["status"] != S.QUEUED.value or r.get("reason")]  # a decision
     if dialect == "sqlite":
         steps = [sqlite_bulk.insert(D, rows, DELIVERY_COLUMNS, on_conflict="nothing"),
                  sqlite_bulk.insert(E, events, EVENT_COLUMNS)]
@@ -311,6 +314,20 @@ def counts(store: Store, campaign_id: str) -> dict[str, dict[str, int]]:
     return out
 
 
+def decisions(store: Store, *, campaign_id: str | None = None,
+              message_id: str | None = None) -> dict[str, dict[str, dict[str, int]]]:
+    """channel → skipped/deferred → reason code → count, for one campaign or message."""
+    owner = D.c.campaign_id == campaign_id if campaign_id else D.c.message_id == message_id
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    with store.read() as conn:
+        rows = conn.execute(select(D.c.channel, D.c.status, D.c.code, func.count()).where(
+            owner, D.c.status.in_((S.SKIPPED.value, S.DEFERRED.value)))
+            .group_by(D.c.channel, D.c.status, D.c.code))
+        for channel, status, code, n in rows:
+            out.setdefault(channel, {}).setdefault(status, {})[code or "other"] = n
+    return out
+
+
 def skip_open(store: Store, campaign_id: str, reason: str, actor: str) -> int:
     """Every not-yet-sent delivery of a campaign ends skipped (cancel)."""
     at = now()
@@ -318,7 +335,8 @@ def skip_open(store: Store, campaign_id: str, reason: str, actor: str) -> int:
         ids = list(conn.execute(
             update(D).where(D.c.campaign_id == campaign_id,
                             D.c.status.in_(CLAIMABLE + (S.DEFERRED.value,)))
-            .values(status=S.SKIPPED.value, reason=reason, updated_at=at)
+            .values(status=S.SKIPPED.value, code=reason, reason=reason, fallback=None,
+                    updated_at=at)
             .returning(D.c.id)).scalars())
         for start in range(0, len(ids), 5000):
             conn.execute(insert(E), [{"delivery_id": i, "at": at, "status": S.SKIPPED.value,

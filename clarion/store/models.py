@@ -15,7 +15,8 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON,
+                           datetime: DateTime(timezone=True)}
 
 
 class Recipient(Base):
@@ -30,6 +31,7 @@ class Recipient(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     wecom_userid: Mapped[str | None] = mapped_column(String(64))
     wechat_openid: Mapped[str | None] = mapped_column(String(64))
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: the site's
     roles: Mapped[str] = mapped_column(String(500), default="")  # ";"-joined, for display
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # other contact points
     active: Mapped[bool] = mapped_column(default=True)
@@ -66,6 +68,8 @@ class Campaign(Base):
     request: Mapped[dict[str, Any]] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), index=True)
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    api_key_id: Mapped[str | None] = mapped_column(String(40))  # who started it, via the API
+    route: Mapped[dict[str, Any] | None] = mapped_column()  # {"channels", "mode", "rule"}
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
 
@@ -76,7 +80,7 @@ class Delivery(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id"))
     message_id: Mapped[str | None] = mapped_column(String(40))  # transactional
-    recipient_id: Mapped[str] = mapped_column(String(64), index=True)
+    recipient_id: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(64))
     address: Mapped[str | None] = mapped_column(Text)
     content: Mapped[dict[str, Any]] = mapped_column()
@@ -91,11 +95,24 @@ class Delivery(Base):
     duration_ms: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    release_at: Mapped[datetime | None] = mapped_column()  # deferred deliveries
+    release_at: Mapped[datetime | None] = mapped_column()  # deferred: when; pending: since
+    content_hash: Mapped[str | None] = mapped_column(String(32))  # the notice (dedup)
+    # the rest of a fallback route: [{"channel", "address", "content"}, …] in order
+    fallback: Mapped[list[Any] | None] = mapped_column(JSON)
+    fallback_of: Mapped[str | None] = mapped_column(String(40))  # the delivery that failed
+    digest_id: Mapped[str | None] = mapped_column(String(40))  # the digest it went into
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "recipient_id", "channel", name="uq_delivery_target"),
         Index("ix_deliveries_campaign_status", "campaign_id", "channel", "status"),
+        # a person's recent deliveries: their trace list, caps and duplicates
+        Index("ix_deliveries_recipient_created", "recipient_id", "created_at"),
+        Index("ix_deliveries_waiting", "release_at",
+              sqlite_where=text("status IN ('deferred', 'pending')"),
+              postgresql_where=text("status IN ('deferred', 'pending')")),
+        Index("ix_deliveries_digest_id", "digest_id",
+              sqlite_where=text("digest_id IS NOT NULL"),
+              postgresql_where=text("digest_id IS NOT NULL")),
         # partial: most deliveries have no message id (campaigns) or none yet (queued), and
         # an index entry for each NULL is a B-tree write on the hot path for nothing
         Index("ix_deliveries_message_id", "message_id",

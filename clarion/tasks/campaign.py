@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import task
 from prefect.runtime import flow_run
 
@@ -12,11 +14,15 @@ from clarion.tasks.common import context, retry_if_transient
 
 @task(name="register-campaign", retries=2, retry_delay_seconds=2,
       retry_condition_fn=retry_if_transient)
-def register_campaign(request: CampaignRequest) -> str:
+def register_campaign(request: CampaignRequest) -> dict[str, Any]:
+    """Check and register; returns the campaign id and the channels of its route (as fixed
+    at its first registration)."""
     settings, store = context()
-    campaigns.prepare(store, settings, request)
-    campaign_id, _created = campaigns.register(store, request, flow_run_id=str(flow_run.id or ""))
-    return campaign_id
+    prepared = campaigns.prepare(store, settings, request)
+    campaign_id, _created = campaigns.register(store, request, prepared.route,
+                                               flow_run_id=str(flow_run.id or ""))
+    _request, route = campaigns.load(store, campaign_id)
+    return {"campaign_id": campaign_id, "channels": list(route.channels), "mode": route.mode}
 
 
 @task(name="plan-segments", retries=2, retry_delay_seconds=2,

@@ -17,12 +17,14 @@ from clarion.tasks.common import context
 @task(name="await-completion")
 async def await_completion(campaign_id: str, timeout_s: float = 3600,
                            poll_s: float = 0.5) -> dict[str, dict[str, int]]:
+    """Status counts per channel once nothing is on its way any more (what is deferred
+    waits for its time), or at the timeout."""
     _settings, store = context()
     deadline = time.monotonic() + timeout_s
     while True:
         counts = await asyncio.to_thread(deliveries.counts, store, campaign_id)
-        if campaigns.is_finished(counts) or time.monotonic() > deadline:
-            return campaigns.summarize(counts)
+        if not campaigns.in_progress(counts) or time.monotonic() > deadline:
+            return counts
         await asyncio.sleep(poll_s)
 
 
@@ -38,13 +40,26 @@ def dashboard_links(grafana_url: str | None, channels: list[str]) -> str:
 
 
 @task(name="report-results")
-def report_results(campaign_id: str, summary: dict[str, dict[str, int]], finished: bool) -> str:
+def report_results(campaign_id: str, counts: dict[str, dict[str, int]]) -> str:
     settings, store = context()
-    if finished and not campaigns.is_cancelled(store, campaign_id):
-        campaigns.finish(store, campaign_id, CampaignStatus.COMPLETED)
-    rows = [{"channel": ch, **counts} for ch, counts in sorted(summary.items())]
+    if not campaigns.is_cancelled(store, campaign_id):
+        if campaigns.is_finished(counts):
+            campaigns.finish(store, campaign_id, CampaignStatus.COMPLETED)
+        elif not campaigns.in_progress(counts):
+            campaigns.hand_over(store, campaign_id)
+    summary = campaigns.summarize(counts)
+    decided = deliveries.decisions(store, campaign_id=campaign_id)
+    rows = [{"channel": ch, **c, "why skipped": _reasons(decided, ch, "skipped"),
+             "why deferred": _reasons(decided, ch, "deferred")}
+            for ch, c in sorted(summary.items())]
     links = dashboard_links(settings.grafana_url, sorted(summary))
     create_table_artifact(key=f"campaign-{campaign_id.replace('_', '-')}", table=rows,
                           description=f"Clarion campaign `{campaign_id}`: deliveries per "
-                                      f"channel (sent, failed, skipped, still open). {links}")
+                                      f"channel (sent, failed, skipped, deferred, still "
+                                      f"open). {links}")
     return campaign_id
+
+
+def _reasons(decided: dict[str, dict[str, dict[str, int]]], channel: str, status: str) -> str:
+    by_code = decided.get(channel, {}).get(status, {})
+    return ", ".join(f"{code} {n}" for code, n in sorted(by_code.items())) or "-"

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from prefect import task
 
-from clarion import fanout
+from clarion.planning import fanout
 from clarion.tasks.common import context, retry_if_transient
 
 # tests set this to make a fan-out fail part-way (called with the count published so far)
@@ -22,4 +22,4 @@ async def fan_out_segment(campaign_id: str, channel: str, after_id: str | None,
     report = await fanout.fan_out(store, settings, campaign_id, channel, after_id, upto_id,
                                   fault=FAULT_HOOK)
     return {"channel": channel, "created": report.created, "published": report.published,
-            "skipped": report.skipped}
+            "skipped": report.skipped, "deferred": report.deferred}

@@ -32,7 +32,7 @@ def decide(messages: dict[str, DeliveryMessage], attempts: dict[str, int],
         attempt = attempts[res.delivery_id]
         if res.outcome is Outcome.SENT:
             d.record.append(Recorded(res.delivery_id, S.SENT.value, attempt,
-                                     reason=f"sent via {res.via}" if res.via else None,
+                                     reason=_sent_reason(res),
                                      provider_message_id=res.provider_message_id,
                                      duration_ms=duration_ms))
             d.count("sent")
@@ -54,6 +54,12 @@ def decide(messages: dict[str, DeliveryMessage], attempts: dict[str, int],
         else:
             _requeue(d, msg, attempt, res, delays, "retried")
     return d
+
+
+def _sent_reason(res: SendResult) -> str | None:
+    """What the trace says of a sent delivery: the fallback that sent it, what was cut."""
+    parts = [f"sent via {res.via}" if res.via else None, res.reason]
+    return "; ".join(p for p in parts if p) or None
 
 
 def _requeue(d: Decision, msg: DeliveryMessage, attempt: int, res: SendResult,

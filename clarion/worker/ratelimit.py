@@ -8,7 +8,10 @@ that send each content as its own call (``one_call_per_content``: the group robo
 
 ``"per_recipient_limit": {"per_minute": 30, "per_hour": 1000}`` adds a bucket per window and
 address (WeCom's per-member caps, SMS per-number caps), all read and written in the same
-transaction as the call buckets: one short transaction per provider call.
+transaction as the call buckets: one short transaction per batch, whatever its size.  An
+adapter whose provider caps each recipient declares it as ``default_per_recipient_limits``
+(WeCom application messages: 30 a minute, 1,000 an hour per member); the spec's own
+``per_recipient_limit`` replaces it (``{}`` turns it off).
 
 Calls whose token comes within :data:`MAX_SLEEP` are reserved and sent when their token is
 due (several calls of one batch are paced one after another); the rest are not sent now:
@@ -32,12 +35,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import delete, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
-from ..channels.base import Channel, ConfigurationError, OutboundMessage, Outcome, SendResult
+from ..channels.base import (
+    HELD_BACK, Channel, ConfigurationError, OutboundMessage, Outcome, SendResult,
+)
 from ..channels.http_support import group_identical
 from ..channels.registry import channel_specs
 from ..settings import Settings
+from ..store import sqlite_bulk
 from ..store.db import Store
 from ..store.limit_models import RateBucket
 
@@ -46,7 +52,7 @@ WINDOWS = {"per_second": 1.0, "per_minute": 60.0, "per_hour": 3600.0, "per_day":
 _CUSTOM_WINDOW = re.compile(r"per_(\d+(?:\.\d+)?)s")
 MAX_SLEEP = 2.0  # seconds: a shorter wait is slept off before the call, a longer one queued
 JITTER = 0.2  # seconds of send-time spread between workers, kept out of every window
-THROTTLED = "throttled"  # code of a result held back here: the provider was not called
+THROTTLED = HELD_BACK  # code of a result held back here: the provider was not called
 PURGE_EVERY = 600.0  # seconds between sweeps of idle buckets (per process)
 PURGE_IDLE = 86400.0 + 600.0  # a bucket idle this long is full again: its row can go
 HASHED_ABOVE = 120  # longer addresses (push subscriptions …) are keyed by their digest
@@ -135,23 +141,27 @@ class Limiter:
 
     def __init__(self, store: Store, settings: Settings, max_sleep: float = MAX_SLEEP):
         self.store, self.max_sleep = store, max_sleep
-        self._configured: dict[str, tuple[Any, tuple[Window, ...]]] = {}
+        # channel -> its spec's (rate_limit, per_recipient_limit), None for the adapter's default
+        self._configured: dict[str, tuple[Any, Any]] = {}
         for name, spec in channel_specs(settings).items():  # bad limits fail at start-up
-            calls = spec.get("rate_limit")
+            calls, per_recipient = spec.get("rate_limit"), spec.get("per_recipient_limit")
             parse_windows(calls, f"channel {name!r}: rate_limit")
-            self._configured[name] = (calls if "rate_limit" in spec else None, parse_windows(
-                spec.get("per_recipient_limit"), f"channel {name!r}: per_recipient_limit"))
+            parse_windows(per_recipient, f"channel {name!r}: per_recipient_limit")
+            self._configured[name] = (calls, per_recipient)
         self._plans: dict[str, Plan] = {}
         self._next_purge = time.monotonic() + PURGE_EVERY
 
     def plan(self, channel: str, adapter: Channel) -> Plan:
         if channel not in self._plans:
-            calls, per_recipient = self._configured.get(channel, (None, ()))
+            calls, per_recipient = self._configured.get(channel, (None, None))
             if calls is None:
                 calls = getattr(adapter, "default_rate_limits", None)
+            if per_recipient is None:
+                per_recipient = getattr(adapter, "default_per_recipient_limits", None)
             self._plans[channel] = Plan(
                 channel, parse_windows(calls, f"channel {channel!r}: rate_limit"),
-                per_recipient, bool(getattr(adapter, "one_call_per_content", False)))
+                parse_windows(per_recipient, f"channel {channel!r}: per_recipient_limit"),
+                bool(getattr(adapter, "one_call_per_content", False)))
         return self._plans[channel]
 
     async def paced(self, channel: str, adapter: Channel, messages: Sequence[OutboundMessage],
@@ -195,9 +205,9 @@ class Limiter:
 
     def _admit(self, plan: Plan, messages: list[OutboundMessage]) -> Admission:
         buckets = {plan.call_key(w): w.bucket for w in plan.calls}
-        for m in messages:
-            buckets.update((plan.recipient_key(w, m.address), w.bucket)
-                           for w in plan.per_recipient)
+        per_recipient = [(w, w.bucket) for w in plan.per_recipient]
+        for address in {m.address for m in messages}:
+            buckets.update((plan.recipient_key(w, address), b) for w, b in per_recipient)
         with self.store.connect() as conn:
             now = _now(conn)
             level = _load(conn, buckets, now)
@@ -222,8 +232,10 @@ def decide_admission(plan: Plan, messages: list[OutboundMessage], level: dict[st
     calls as the call buckets grant within ``max_wait``; ``level`` is debited in place."""
     trial = dict(level)
     allowed, held = [], []
+    keys_of = {a: [plan.recipient_key(w, a) for w in plan.per_recipient]
+               for a in {m.address for m in messages}}
     for m in messages:
-        keys = [plan.recipient_key(w, m.address) for w in plan.per_recipient]
+        keys = keys_of[m.address]
         short = {k: (1 - trial[k]) / buckets[k].rate for k in keys if trial[k] < 1}
         if short:
             held.append(_held(m, max(short.values()), f"{plan.channel}: recipient's cap"))
@@ -247,8 +259,8 @@ def decide_admission(plan: Plan, messages: list[OutboundMessage], level: dict[st
         held += [_held(m, later, reason) for unit in units[granted:] for m in unit]
     admission = Admission(slices, held)
     for m in admission.send:
-        for w in plan.per_recipient:
-            level[plan.recipient_key(w, m.address)] -= 1
+        for k in keys_of[m.address]:
+            level[k] -= 1
     return admission
 
 
@@ -299,21 +311,38 @@ def _now(conn: Any) -> float:
 
 def _load(conn: Any, buckets: Mapping[str, Bucket], now: float) -> dict[str, float]:
     """Current tokens of each bucket (a bucket never seen is full), rows locked."""
-    keys = sorted(buckets)
-    if conn.dialect.name == "postgresql":  # rows to lock, in key order (no deadlocks)
-        conn.execute(postgresql.insert(T).on_conflict_do_nothing(index_elements=["key"]),
-                     [{"key": k, "tokens": buckets[k].burst, "updated_at": now} for k in keys])
-    rows = conn.execute(select(T.c.key, T.c.tokens, T.c.updated_at)
-                        .where(T.c.key.in_(keys)).order_by(T.c.key).with_for_update())
     level = {k: b.burst for k, b in buckets.items()}
-    for key, tokens, updated_at in rows:
+    for key, tokens, updated_at in _stored(conn, buckets, now):
         level[key] = refill(tokens, updated_at, now, buckets[key])
     return level
 
 
+# on SQLite the write lock is held meanwhile, for every worker: SQLite's own executemany on
+# plain tuples, no SQLAlchemy work per row (a batch of 1,000 WeCom members is 2,000 buckets)
+_SQLITE_READ = f"SELECT key, tokens, updated_at FROM {T.name} WHERE key IN ({{}})"
+_SQLITE_WRITE = (f"INSERT INTO {T.name} (key, tokens, updated_at) VALUES (?, ?, ?) "
+                 "ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, "
+                 "updated_at = excluded.updated_at")
+
+
+def _stored(conn: Any, buckets: Mapping[str, Bucket], now: float) -> list[Any]:
+    """The stored rows of these buckets: (key, tokens, updated_at)."""
+    keys = sorted(buckets)
+    if conn.dialect.name == "sqlite":
+        return [row for part in sqlite_bulk.in_parts(keys) for row in conn.exec_driver_sql(
+            _SQLITE_READ.format(sqlite_bulk.marks(len(part))), tuple(part))]
+    # PostgreSQL: rows to lock, in key order (no deadlocks)
+    conn.execute(postgresql.insert(T).on_conflict_do_nothing(index_elements=["key"]),
+                 [{"key": k, "tokens": buckets[k].burst, "updated_at": now} for k in keys])
+    return list(conn.execute(select(T.c.key, T.c.tokens, T.c.updated_at)
+                             .where(T.c.key.in_(keys)).order_by(T.c.key).with_for_update()))
+
+
 def _save(conn: Any, level: Mapping[str, float], now: float) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(T)
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(_SQLITE_WRITE, [(k, t, now) for k, t in sorted(level.items())])
+        return
+    stmt = postgresql.insert(T)
     stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={
         "tokens": stmt.excluded.tokens, "updated_at": stmt.excluded.updated_at})
     conn.execute(stmt, [{"key": k, "tokens": t, "updated_at": now}

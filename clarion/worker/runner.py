@@ -28,6 +28,7 @@ from ..channels.base import (
     Channel, ChannelError, ConfigurationError, Outcome, results_for_all,
 )
 from ..channels.registry import ChannelDeps, build_channel, channel_specs
+from ..planning import fallback
 from ..settings import Settings
 from ..store import deliveries
 from ..store.db import Store
@@ -542,10 +543,18 @@ class Worker:
         sent = [r.id for r in d.record if r.status == "sent"]
         inbox_rows = self.inbox.take(sent)
         self.inbox.drop(list(messages))  # rows of deliveries that were not sent
+        nexts = []
         if d.record:
-            await self._db(deliveries.prepare_record(self.store.dialect, d.record,
-                                                     self.worker_id, inbox_rows))
+            write = deliveries.prepare_record(self.store.dialect, d.record, self.worker_id,
+                                              inbox_rows)
+            failed = [r for r in d.record if r.status == "failed"]
+            if failed:  # the next channel of a fallback route, in the same transaction
+                write = fallback.following(write, failed, self.worker_id)
+            nexts = await self._db(write) or []
         await self._publish_retries(items[0].session, d.retry)
+        if nexts:
+            await fallback.send_next(self.store, items[0].session.publisher, nexts,
+                                     self.worker_id)
         self._observe(channel, d, messages)
         if d.stopped_for:
             self._pause(channel, d.stopped_for)

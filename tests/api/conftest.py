@@ -46,7 +46,8 @@ def make_key(store, api_settings) -> Callable[..., str]:  # type: ignore[no-unty
     def make(system: str = "registrar", rate: float = 1000.0, **scopes: list[str]) -> str:
         given = {**EVERYTHING, **scopes}
         _key_id, key = create_key(store, api_settings, system, given["categories"],
-                                  given["channels"], given["audiences"], rate)
+                                  given["channels"], given["audiences"], rate,
+                                  given.get("abilities"))
         return key
     return make
 

@@ -34,12 +34,31 @@ calls of kind "send" (never to token calls).  "token_expired" also invalidates t
 fake had issued, so a replay has to use a fresh one.
 
 Capability flags on the case switch off what does not apply; the test is then skipped with a
-reason naming the capability.  Everything applicable runs.  Calls are counted with
-``case.send_calls(fake)`` / ``case.token_calls(fake)``; override them if the fake names its
-kinds differently.  ``batch_limit`` is how many recipients of identical content one provider
-call carries (1 for one-recipient APIs; a group bot whose call reaches the whole group sets
-it to the channel's ``max_batch``).  The suite hands messages to ``send`` ``max_batch`` at a
-time, as the worker does, and may call ``make_channel`` more than once per fake.
+reason naming the capability (or the failure mode the fake does not play).  Everything
+applicable runs.  Fidelity cases, for what a provider does quietly:
+
+* ``fits_oversized``: content over the provider's size limits (``case.oversized_messages``)
+  is sent cut to fit, the cut noted in each result's reason, and the provider had nothing left
+  to cut or hide itself (``case.provider_cuts(fake)``, default ``fake.cut``);
+* ``per_recipient_cap = (limit, seconds)``: the provider drops, silently, a recipient's
+  messages beyond ``limit`` per ``seconds``; through the worker's shared rate limiter (a real
+  database, the ``store`` fixture) the excess comes back as a wait and nothing is dropped
+  (``case.provider_dropped(fake)``, default ``fake.dropped``);
+* ``supports_recipient_cap``: a recipient over the provider's per-recipient cap makes it refuse
+  the whole call (Aliyun); ``case.cap_recipient(fake, address)`` puts one there.  The others
+  must go out within a few sends and without one call each, and a later campaign must not be
+  sunk by the same recipient again;
+* failure modes ``"misconfigured"`` (stop the account, fail nobody) and ``"unreadable"`` (a
+  proxy's page instead of the provider's reply: retry, quoting its first bytes), where the
+  fake plays them;
+* with ``supports_token``, a token is renewed before it expires (``case.short_lived_fake``).
+
+Calls are counted with ``case.send_calls(fake)`` / ``case.token_calls(fake)``; override them
+if the fake names its kinds differently.  ``batch_limit`` is how many recipients of identical
+content one provider call carries (1 for one-recipient APIs; a group bot whose call reaches
+the whole group sets it to the channel's ``max_batch``).  The suite hands messages to ``send``
+``max_batch`` at a time, as the worker does, and may call ``make_channel`` more than once per
+fake.
 
 An adapter may return results or raise a ``ChannelError`` for a whole-call problem; the suite
 spreads a raised error over the batch like the worker does (``results_for_all``), and checks
@@ -50,16 +69,21 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from clarion.channels.base import (
-    ChannelError, Outcome, OutboundMessage, SendResult, results_for_all,
+    HELD_BACK, ChannelError, Outcome, OutboundMessage, SendResult, results_for_all,
 )
 
+from .fakeserver import UNREADABLE_START
+
 ALWAYS = 10**6  # fail_next(mode, ALWAYS): every call fails while the test runs
+REDO_ROUNDS = 5  # sends in which the queue would redo what came back RETRY
 
 
 def make_messages(n: int, identical: bool = True, *, address: Callable[[int], str] | None = None,
@@ -91,6 +115,12 @@ class ProviderCase:
     batch_n: int | None = None         # messages in the batching test (default 2*limit+1)
     permanent_code: str | None = None  # expected code of a permanent recipient error
     partial_code: str | None = None    # expected code of a recipient refused in partial mode
+    token_expiry_n: int | None = None  # messages per batch in the token-expiry test (1 for an
+    #                                    API sent concurrently, one call per message)
+    fits_oversized = False             # oversized content cut to fit and the cut noted
+    per_recipient_cap: tuple[int, float] | None = None  # (limit, seconds) the provider drops past
+    supports_recipient_cap = False     # a recipient over its cap sinks the whole call
+    cap_n = 60                         # messages in the recipient-cap test
 
     def start_fake(self) -> Any:
         raise NotImplementedError
@@ -103,6 +133,21 @@ class ProviderCase:
 
     def secrets(self) -> list[str]:
         return []
+
+    def oversized_messages(self, n: int) -> list[OutboundMessage]:
+        raise NotImplementedError
+
+    def provider_cuts(self, fake: Any) -> list[Any]:
+        return list(fake.cut)
+
+    def provider_dropped(self, fake: Any) -> list[Any]:
+        return list(fake.dropped)
+
+    def cap_recipient(self, fake: Any, address: str) -> None:
+        raise NotImplementedError
+
+    def short_lived_fake(self, token_ttl: float) -> Any:
+        return self.start_fake(token_ttl=token_ttl)
 
     def send_calls(self, fake: Any) -> list[dict[str, Any]]:
         return [c for c in fake.calls if c["kind"] == "send"]
@@ -142,6 +187,10 @@ class ContractSuite:
     def require(self, capability: str) -> None:
         if not getattr(self.case, capability):
             pytest.skip(f"{self.case.name}: capability {capability} not offered by the provider")
+
+    def require_mode(self, fake: Any, mode: str) -> None:
+        if mode not in fake.modes:
+            pytest.skip(f"{self.case.name}: the fake does not play failure mode {mode!r}")
 
     errors: list[ChannelError]
 
@@ -220,7 +269,7 @@ class ContractSuite:
 
     def test_token_expired_mid_campaign_refreshed_once_and_replayed(self, fake, channel):
         self.require("supports_token")
-        n = self.case.small_n
+        n = self.case.token_expiry_n or self.case.small_n
         msgs = self.case.messages(2 * n)
         results = self.run(channel, msgs[:n], msgs[n:],
                            between=lambda i: fake.fail_next("token_expired"))
@@ -273,6 +322,117 @@ class ContractSuite:
         results = self.send_all(channel, msgs)
         self.assert_one_each(msgs, results)
         assert self.outcomes(results) == {Outcome.RETRY}, results
+
+    def test_token_renewed_before_it_expires(self):
+        self.require("supports_token")
+        fake = self.case.short_lived_fake(token_ttl=3.0)
+        try:
+            n = self.case.token_expiry_n or self.case.small_n
+            msgs = self.case.messages(2 * n)
+            results = self.run(self.case.make_channel(fake), msgs[:n], msgs[n:],
+                               between=lambda i: time.sleep(2.0))  # past half its life
+            self.assert_one_each(msgs, results)
+            assert self.outcomes(results) == {Outcome.SENT}, results
+            # asked again before it expired (a provider may hand the same token back while it
+            # is valid, as WeChat's stable_token does: then it is asked a few times more)
+            assert len(self.case.token_calls(fake)) >= 2, "renewed before it expired"
+            per_batch = self.case.expected_calls(n, max(n, 1))
+            assert len(self.case.send_calls(fake)) == 2 * per_batch, "no call met a stale token"
+        finally:
+            fake.close()
+
+    # ---- fidelity: what a provider does quietly -----------------------------------------------
+    def test_oversized_content_is_fitted_and_noted(self, fake, channel):
+        self.require("fits_oversized")
+        msgs = self.case.oversized_messages(self.case.small_n)
+        results = self.send_all(channel, msgs)
+        self.assert_one_each(msgs, results)
+        assert self.outcomes(results) == {Outcome.SENT}, results
+        assert all(r.reason and " cut " in r.reason for r in results), results
+        assert self.case.provider_cuts(fake) == [], "the provider had to cut or hide content"
+
+    def test_misconfigured_account_stops_without_failing_anyone(self, fake, channel):
+        self.require_mode(fake, "misconfigured")
+        msgs = self.case.messages(self.case.small_n, identical=False)
+        fake.fail_next("misconfigured", ALWAYS)
+        results = self.send_all(channel, msgs)
+        self.assert_one_each(msgs, results)
+        assert self.outcomes(results) == {Outcome.STOPPED}, results
+        assert all(r.retry_after and r.retry_after > 0 for r in results), results
+        assert len(self.case.send_calls(fake)) == 1, "no calls after the account stopped"
+
+    def test_unreadable_reply_is_retry_quoting_its_first_bytes(self, fake, channel):
+        self.require_mode(fake, "unreadable")
+        msgs = self.case.messages(self.case.small_n)
+        fake.fail_next("unreadable", ALWAYS)
+        results = self.send_all(channel, msgs)
+        self.assert_one_each(msgs, results)
+        assert self.outcomes(results) == {Outcome.RETRY}, results
+        assert all(UNREADABLE_START in (r.reason or "") for r in results), results
+
+    def test_per_recipient_cap_makes_the_excess_wait(self, fake, store):
+        if not self.case.per_recipient_cap:
+            pytest.skip(f"{self.case.name}: the provider has no silent per-recipient cap")
+        from clarion.settings import Settings
+        from clarion.worker.ratelimit import Limiter
+        limit, _seconds = self.case.per_recipient_cap
+        one = self.case.messages(1)[0].address
+        msgs = [replace(m, address=one) for m in self.case.messages(limit + 10, identical=False)]
+        channel = self.case.make_channel(fake)
+        limiter = Limiter(store, Settings(channels={"capped": {"type": self.case.name}}))
+
+        async def go() -> list[SendResult]:
+            try:
+                return await limiter.paced("capped", channel, msgs, channel.send)
+            finally:
+                await channel.aclose()
+        results = asyncio.run(go())
+        self.assert_one_each(msgs, results)
+        assert self.case.provider_dropped(fake) == [], "the provider dropped messages"
+        sent = [r for r in results if r.outcome is Outcome.SENT]
+        waiting = [r for r in results if r.outcome is Outcome.RETRY]
+        assert len(sent) + len(waiting) == len(msgs) and 0 < len(sent) <= limit, results
+        assert all(r.code == HELD_BACK and r.retry_after for r in waiting), waiting
+
+    def test_recipient_over_its_cap_waits_alone_and_is_remembered(self, fake, channel):
+        self.require("supports_recipient_cap")
+        msgs = self.case.messages(self.case.cap_n)
+        capped = msgs[len(msgs) // 3]
+        self.case.cap_recipient(fake, capped.address)
+        final = self.redo_until_final(channel, msgs)
+        others = [m for m in msgs if m is not capped]
+        assert {final[m.delivery_id].outcome for m in others} == {Outcome.SENT}, final
+        assert final[capped.delivery_id].outcome is Outcome.RETRY
+        assert final[capped.delivery_id].retry_after >= 60
+        assert len(self.case.send_calls(fake)) < len(msgs) / 2, "not one call per recipient"
+        calls_before = len(self.case.send_calls(fake))
+        # a later campaign: the capped recipient again, among others not met yet
+        n = len(msgs)
+        later = [replace(m, delivery_id=f"later-{m.delivery_id}")
+                 for m in [capped, *self.case.messages(2 * n)[n + 1:]]]
+        results = {r.delivery_id: r for r in self.run(channel, later)}
+        assert results[later[0].delivery_id].outcome is Outcome.RETRY
+        assert {results[m.delivery_id].outcome for m in later[1:]} == {Outcome.SENT}
+        expected = self.case.expected_calls(n - 1, channel.max_batch)
+        assert len(self.case.send_calls(fake)) == calls_before + expected, "the rest in one go"
+
+    def redo_until_final(self, channel: Any, msgs: Sequence[OutboundMessage]
+                         ) -> dict[str, SendResult]:
+        """Send, then send again what came back RETRY, as the queue would (a few rounds)."""
+        async def go() -> dict[str, SendResult]:
+            final: dict[str, SendResult] = {}
+            pending = list(msgs)
+            try:
+                for _round in range(REDO_ROUNDS):
+                    final.update((r.delivery_id, r) for r in await self._send(channel, pending))
+                    pending = [m for m in pending if final[m.delivery_id].outcome
+                               is Outcome.RETRY and final[m.delivery_id].code != HELD_BACK]
+                    if not pending:
+                        break
+            finally:
+                await channel.aclose()
+            return final
+        return asyncio.run(go())
 
     def test_secrets_never_shown(self, fake, channel):
         secrets = [s for s in self.case.secrets() if s]

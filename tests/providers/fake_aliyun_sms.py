@@ -2,8 +2,11 @@
 
 It verifies the RPC signature with the account's secret (POST form or GET query), the
 Timestamp window (15 minutes), nonce reuse, the action's limits (1000 numbers per SendSms,
-100 per SendBatchSms), the sign name, the template code and the JSON parameters.  One code
-answers the whole call, as at Aliyun: a single illegal number refuses every number of it.
+100 per SendBatchSms), the sign name, the template code and the JSON parameters, and Aliyun's
+flow control per sign name and number (by default 1 a minute, 5 an hour, 10 a day; set in
+Aliyun's console): a number over a window refuses the call with isv.BUSINESS_LIMIT_CONTROL
+and "触发分钟级/小时级/天级流控Permits:N".  One code answers the whole call, as at Aliyun: a
+single illegal or capped number refuses every number of it, and nothing of it is sent.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 import uuid
+from collections import defaultdict
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,9 +24,11 @@ from aiohttp import web
 
 from clarion.channels import aliyun_sms
 
-from .fakeserver import FakeServer
+from .fakeserver import FakeServer, unreadable_reply
 
 TIMESTAMP_WINDOW = dt.timedelta(minutes=15)
+# Aliyun's default flow control per sign name and number: (window's name, permits, seconds)
+FLOW_LIMITS = (("分钟级", 1, 60.0), ("小时级", 5, 3600.0), ("天级", 10, 86400.0))
 _NUMBER = re.compile(r"(?:\+86|0086|86)?1[3-9]\d{9}|(?:00|\+)?[1-9]\d{7,14}")
 
 # how this fake plays the contract's failure modes
@@ -37,11 +44,14 @@ FAILURES: dict[str, tuple[int, str, str]] = {
 
 
 class FakeAliyunSms(FakeServer):
-    modes = tuple(FAILURES)
+    modes = (*FAILURES, "unreadable")
 
     def __init__(self, access_key_id: str, access_key_secret: str, *,
-                 sign_name: str = "Clarion", template_code: str = "SMS_100001") -> None:
+                 sign_name: str = "Clarion", template_code: str = "SMS_100001",
+                 flow_limits: tuple[tuple[str, int, float], ...] = FLOW_LIMITS) -> None:
         super().__init__()
+        self.flow_limits = flow_limits
+        self._sent_at: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
         self.sign_name = sign_name
@@ -60,8 +70,19 @@ class FakeAliyunSms(FakeServer):
         return [web.post("/", self.handle), web.get("/", self.handle)]
 
     def failure_reply(self, mode: str) -> web.Response:
+        if mode == "unreadable":
+            return unreadable_reply()
         status, code, message = FAILURES[mode]
         return self.reply(code, message, status)
+
+    def cap(self, number: str, window: str = "天级") -> None:
+        """Use up ``number``'s permits of one flow-control window, as sends earlier in it
+        would have (before the shorter windows, so that this is the one that refuses)."""
+        names = [name for name, _, _ in self.flow_limits]
+        i = names.index(window)
+        before = self.flow_limits[i - 1][2] + 1 if i else 0.0
+        permits = self.flow_limits[i][1]
+        self._sent_at[(self.sign_name, number)] += [time.monotonic() - before] * permits
 
     # ---- the endpoint -----------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.Response:
@@ -166,8 +187,27 @@ class FakeAliyunSms(FakeServer):
                 return self.reply("isv.MOBILE_NUMBER_ILLEGAL", f"非法手机号:{number}")
         return None
 
+    def flow_control(self, numbers: list[str]) -> web.Response | None:
+        """The first window any number of the call has used up refuses the whole call."""
+        if not self.flow_limits:
+            return None
+        now = time.monotonic()
+        for number in numbers:
+            sent_at = self._sent_at.get((self.sign_name, number), ())
+            for name, permits, seconds in self.flow_limits:
+                if sum(1 for t in sent_at if now - t < seconds) >= permits:
+                    return self.reply("isv.BUSINESS_LIMIT_CONTROL",
+                                      f"触发{name}流控Permits:{permits}")
+        for number in numbers:
+            self._sent_at[(self.sign_name, number)].append(now)
+        return None
+
     def accept(self, numbers: list[str], templates: list[dict[str, str]],
                out_id: str | None) -> web.Response:
+        with self._lock:
+            refused = self.flow_control(numbers)
+        if refused is not None:
+            return refused
         biz_id = f"{uuid.uuid4().int % 10**15}^0"
         with self._lock:
             self.sent += [{"number": n, "template_param": t, "out_id": out_id, "biz_id": biz_id}

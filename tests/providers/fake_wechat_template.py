@@ -9,6 +9,12 @@ the template (47003); ``client_msg_id`` at most 64 bytes (45067).  A repeated op
 client_msg_id within ten minutes answers with the first msgid and delivers nothing new (an
 assumption: the docs say only that one message is sent).  Error messages end in " rid: …",
 as WeChat's do.
+
+What a follower sees follows the rules of 2023-05-04, which WeChat applies without an error:
+``first`` and ``remark`` are not shown, a keyword's line breaks are not shown, and a keyword
+value over 20 characters is shown cut, with "…".  ``shown`` holds what each follower sees;
+``cut`` lists each (openid, key, what was lost).  (WeChat counts a run of Latin letters or
+digits as one character; the fake counts every character, as the adapter does.)
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ from typing import Any
 
 from aiohttp import web
 
-from .fakeserver import FakeServer, json_reply
+from .fakeserver import FakeServer, json_reply, unreadable_reply
 
 _rid = itertools.count(1)
+HIDDEN_KEYS = ("first", "remark")  # not shown since 2023-05-04
+KEYWORD_CHARS = 20
 
 
 def wechat_error(code: int, text: str) -> web.Response:
@@ -31,10 +39,12 @@ def wechat_error(code: int, text: str) -> web.Response:
 
 
 class FakeWechatTemplate(FakeServer):
-    modes = ("retryable", "rate_limited", "account_stop", "token_expired", "permanent_recipient")
+    modes = ("retryable", "rate_limited", "account_stop", "token_expired", "permanent_recipient",
+             "misconfigured", "unreadable")
 
     def __init__(self, appid: str, secret: str, template_id: str,
-                 fields: tuple[str, ...] = ("first", "keyword1", "keyword2", "remark"),
+                 fields: tuple[str, ...] = ("first", "keyword1", "keyword2", "keyword3",
+                                            "remark"),
                  followers: set[str] | None = None, refused: set[str] = frozenset(),
                  token_ttl: float = 7200.0):
         super().__init__()
@@ -44,6 +54,8 @@ class FakeWechatTemplate(FakeServer):
         self.token: str | None = None
         self.token_expires = 0.0
         self.delivered: list[dict[str, Any]] = []
+        self.shown: list[dict[str, str]] = []  # what each follower saw: key -> text
+        self.cut: list[tuple[str, str, str]] = []  # (openid, key, what was not shown)
         self._client_ids: dict[tuple[str, str], tuple[str, float]] = {}
         self._msgids = itertools.count(2_000_000_000)
 
@@ -86,6 +98,9 @@ class FakeWechatTemplate(FakeServer):
             "rate_limited": lambda: wechat_error(
                 45011, "api minute-quota reach limit  mustslower  retry next minute"),
             "account_stop": lambda: wechat_error(45009, "reach max api daily quota limit"),
+            "misconfigured": lambda: wechat_error(
+                40164, "invalid ip 127.0.0.1 ipv6 ::ffff:127.0.0.1, not in whitelist"),
+            "unreadable": unreadable_reply,
             "permanent_recipient": lambda: wechat_error(43004, "require subscribe"),
         }.get(mode, lambda: None)()
 
@@ -121,4 +136,22 @@ class FakeWechatTemplate(FakeServer):
         msgid = next(self._msgids)
         self._client_ids[key] = (str(msgid), time.monotonic())
         self.delivered.append(body)
+        self.shown.append(self._display(body["touser"], body["data"]))
         return json_reply({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+
+    def _display(self, openid: str, data: dict[str, Any]) -> dict[str, str]:
+        """What the follower sees of ``data``, each loss recorded in ``cut``."""
+        shown = {}
+        for key, item in data.items():
+            value = item["value"]
+            if key in HIDDEN_KEYS:
+                self.cut.append((openid, key, "not shown"))
+                continue
+            if "\n" in value or "\r" in value:
+                self.cut.append((openid, key, "line breaks not shown"))
+                value = value.replace("\r", "").replace("\n", "")
+            if len(value) > KEYWORD_CHARS:
+                self.cut.append((openid, key, f"shown cut to {KEYWORD_CHARS} characters"))
+                value = value[:KEYWORD_CHARS] + "…"
+            shown[key] = value
+        return shown

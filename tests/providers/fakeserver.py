@@ -19,6 +19,14 @@ from aiohttp import web
 
 MODES = ("retryable", "rate_limited", "account_stop", "token_expired",
          "permanent_recipient", "partial")
+# modes some fakes play too: "misconfigured" (the account's configuration is wrong: stop, don't
+# fail the recipients) and "unreadable" (a reply that is not the provider's: a proxy's page)
+EXTRA_MODES = ("misconfigured", "unreadable")
+# what a proxy in front of the provider answers (HTTP 200, as some captive proxies do)
+UNREADABLE_BODY = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+                   b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>"
+                   b"\r\n</body>\r\n</html>\r\n")
+UNREADABLE_START = "<html> <head><title>502 Bad Gateway</title>"  # as a reason quotes it
 
 
 class RateWindow:
@@ -161,6 +169,10 @@ def _parse_json(raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError:
         return None
+
+
+def unreadable_reply(status: int = 200) -> web.Response:
+    return web.Response(body=UNREADABLE_BODY, status=status, content_type="text/html")
 
 
 def json_reply(payload: dict[str, Any], status: int = 200) -> web.Response:

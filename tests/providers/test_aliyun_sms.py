@@ -11,7 +11,7 @@ import pytest
 
 from clarion.channels import aliyun_sms
 from clarion.channels.aliyun_sms import AliyunSmsChannel
-from clarion.channels.base import Outcome
+from clarion.channels.base import HELD_BACK, Outcome
 from clarion.channels.registry import ChannelDeps
 
 from .contract import ContractSuite, ProviderCase, make_messages
@@ -44,6 +44,10 @@ class AliyunCase(ProviderCase):
     name = "aliyun_sms"
     batch_limit = aliyun_sms.SEND_SMS_LIMIT
     permanent_code = "isv.SMS_CONTENT_ILLEGAL"
+    supports_recipient_cap = True
+
+    def cap_recipient(self, fake, address):
+        fake.cap(address, "天级")
 
     def start_fake(self):
         return FakeAliyunSms(KEY_ID, SECRET).start()
@@ -175,9 +179,14 @@ def test_malformed_numbers_fail_locally_and_do_not_sink_the_call(fake):
     assert "12345" not in call["params"]["PhoneNumbers"]
 
 
-def test_number_refused_inside_a_batch_is_retried_alone(fake):
+def test_number_refused_inside_a_batch_is_retried_alone():
     """The call is refused for one number nobody can name: nothing was sent, so all retry;
-    next time each suspect goes alone, and only the bad one fails."""
+    next time each suspect of a small group goes alone, and only the bad one fails."""
+    with FakeAliyunSms(KEY_ID, SECRET, flow_limits=()) as fake:  # the same numbers twice
+        _number_refused_inside_a_batch(fake)
+
+
+def _number_refused_inside_a_batch(fake):
     fake.illegal_numbers.add("13800000003")
     channel = channel_for(fake)
     msgs = phones(5)
@@ -197,8 +206,6 @@ def test_number_refused_inside_a_batch_is_retried_alone(fake):
 
 @pytest.mark.parametrize("code,message,status,outcome,wait", [
     ("isv.BUSINESS_LIMIT_CONTROL", "触发分钟级流控Permits:1", 200, Outcome.RETRY, 60),
-    ("isv.BUSINESS_LIMIT_CONTROL", "触发小时级流控Permits:5", 200, Outcome.RETRY, 3600),
-    ("isv.BUSINESS_LIMIT_CONTROL", "触发天级流控Permits:10", 200, Outcome.RETRY, 3600),
     ("Throttling.User", "Request was denied due to user flow control.", 400, Outcome.RETRY, 1),
     ("isp.SYSTEM_ERROR", "系统错误", 200, Outcome.RETRY, 5),
     ("isv.OUT_OF_SERVICE", "业务停机", 200, Outcome.STOPPED, 3600),
@@ -213,6 +220,66 @@ def test_codes_map_to_outcomes(fake, code, message, status, outcome, wait):
     fake.answer_next(code, message, status)
     [[result]] = send(channel_for(fake), phones(1))
     assert (result.outcome, result.code, result.retry_after) == (outcome, code, wait)
+
+
+def test_flow_control_waits_until_its_window_turns():
+    at = dt.datetime(2024, 5, 1, 12, 34, 56, tzinfo=dt.timezone.utc)  # 20:34:56 in Beijing
+    wait = aliyun_sms.flow_control_wait
+    assert wait("触发分钟级流控Permits:1", at) == 60
+    assert wait("触发小时级流控Permits:5", at) == 25 * 60 + 4  # until 21:00
+    assert wait("触发天级流控Permits:10", at) == 3 * 3600 + 25 * 60 + 4  # until midnight
+    late = dt.datetime(2024, 5, 1, 15, 59, 30, tzinfo=dt.timezone.utc)  # 23:59:30
+    assert wait("触发小时级流控Permits:5", late) == 30
+
+
+@pytest.mark.parametrize("message,until", [
+    ("触发小时级流控Permits:5", aliyun_sms.seconds_until_the_hour),
+    ("触发天级流控Permits:10", aliyun_sms.seconds_until_midnight)])
+def test_a_capped_number_waits_for_its_window_then_is_held_without_a_call(fake, message,
+                                                                          until):
+    fake.answer_next("isv.BUSINESS_LIMIT_CONTROL", message)
+    channel = channel_for(fake)
+    [[first], [second]] = send(channel, phones(1), phones(1, prefix="e"))
+    assert (first.outcome, first.code) == (Outcome.RETRY, "isv.BUSINESS_LIMIT_CONTROL")
+    assert first.retry_after == pytest.approx(until(), abs=5)
+    assert (second.outcome, second.code) == (Outcome.RETRY, HELD_BACK)
+    assert second.retry_after == pytest.approx(until(), abs=5)
+    assert "held, not sent" in second.reason and message in second.reason
+    assert len(fake.calls_of("send")) == 1, "the held number cost no call"
+
+
+def test_one_capped_number_among_a_thousand_is_found_in_a_few_sends(fake):
+    msgs = phones(1000)
+    fake.cap("13800000777", "小时级")
+    channel = channel_for(fake)
+    pending, rounds, final = msgs, 0, {}
+    while pending and rounds < 6:
+        [results] = send(channel, pending)
+        final.update((r.delivery_id, r) for r in results)
+        pending = [m for m in pending if final[m.delivery_id].outcome is Outcome.RETRY
+                   and final[m.delivery_id].code != HELD_BACK]
+        rounds += 1
+    # 1000 -> 32 parts -> 6 parts -> singles, then the capped one is held without a call
+    assert rounds == 5 and len(fake.sent) == 999
+    calls = fake.calls_of("send")
+    assert len(calls) <= 1 + 32 + 6 + 6, "parts, not one call per number"
+    assert final["d00777"].code == HELD_BACK
+
+
+def test_fake_refuses_a_call_with_a_number_over_its_minute():
+    with FakeAliyunSms(KEY_ID, SECRET) as fake:
+        [first, second] = send(channel_for(fake), phones(2), phones(3, prefix="e"))
+    assert {r.outcome for r in first} == {Outcome.SENT}
+    assert {r.outcome for r in second} == {Outcome.RETRY}  # 13800000000/1 again: all refused
+    assert len(fake.sent) == 2, "nothing of the refused call was sent"
+
+
+def test_unreadable_reply_is_retried_quoting_it(fake):
+    fake.fail_next("unreadable")
+    [[result]] = send(channel_for(fake), phones(1))
+    assert (result.outcome, result.code) == (Outcome.RETRY, "unreadable_reply")
+    assert result.reason.startswith("aliyun_sms: reply is not JSON (HTTP 200): <html> <head>")
+    assert result.retry_after == aliyun_sms.UNREADABLE_RETRY_AFTER
 
 
 def test_day_limit_stops_until_midnight_in_beijing(fake):
@@ -251,7 +318,8 @@ def test_fake_enforces_the_number_limits(fake):
 
     async def post(params):
         try:
-            return await channel._post(channel.signed(params))
+            status, raw = await channel._post(channel.signed(params))
+            return status, json.loads(raw)
         finally:
             await channel.aclose()
 

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from clarion.channels.base import Outcome, OutboundMessage
+from clarion.channels.base import ConfigurationError, Outcome, OutboundMessage
 from clarion.channels.registry import ChannelDeps, adapter_class
 from clarion.channels.wechat_template import WechatTemplateChannel, seconds_to_beijing_midnight
 
@@ -22,6 +22,7 @@ class WechatTemplateCase(ProviderCase):
     supports_token = True
     batch_limit = 1
     permanent_code = "43004"
+    fits_oversized = True
 
     def start_fake(self, **kw) -> FakeWechatTemplate:
         return FakeWechatTemplate(APPID, SECRET, TEMPLATE, **kw).start()
@@ -33,6 +34,11 @@ class WechatTemplateCase(ProviderCase):
 
     def secrets(self) -> list[str]:
         return [SECRET]
+
+    def oversized_messages(self, n: int) -> list[OutboundMessage]:
+        return make_messages(n, content=lambda i: {
+            "title": "Library notice: your reserved books are ready",
+            "text": "Pick them up at the front desk\nbefore Friday 18:00, Hall B."})
 
 
 class TestWechatTemplate(ContractSuite):
@@ -67,10 +73,50 @@ def test_per_recipient_codes(fake):
 def test_default_data_map_and_link(fake):
     msg = OutboundMessage("d9", "user00000", {"title": "Grade posted", "text": "CS101: A",
                                               "url": "https://campus/x"})
-    run(WechatTemplateCase().make_channel(fake), [msg])
+    [[result]] = run(WechatTemplateCase().make_channel(fake), [msg])
     body = fake.delivered[0]
-    assert body["data"] == {"first": {"value": "Grade posted"}, "keyword1": {"value": "CS101: A"}}
+    assert body["data"] == {"keyword1": {"value": "Grade posted"},
+                            "keyword2": {"value": "CS101: A"}}
     assert body["url"] == "https://campus/x" and body["client_msg_id"] == "d9"
+    assert fake.shown == [{"keyword1": "Grade posted", "keyword2": "CS101: A"}]
+    assert fake.cut == [] and result.reason is None
+
+
+def test_values_fitted_to_one_line_of_20_characters_and_the_cut_noted(fake):
+    msg = OutboundMessage("d1", "user00000", {"title": "期末考试安排",
+                                              "text": "考场：理科楼B201\n时间：1月12日 8:30-10:30，请携带学生证"})
+    [[result]] = run(WechatTemplateCase().make_channel(fake), [msg])
+    shown = fake.shown[0]["keyword2"]
+    assert shown == "考场：理科楼B201 时间：1月12日…" and len(shown) == 20
+    assert result.outcome is Outcome.SENT and fake.cut == []
+    assert result.reason == ("wechat_template: line breaks in keyword2 made spaces; "
+                             "keyword2 cut to 20 characters (was 37)")
+
+
+def test_fake_hides_first_and_remark_and_cuts_long_values_as_wechat_does(fake):
+    channel = WechatTemplateCase().make_channel(fake)
+
+    async def go():
+        try:
+            return await channel._post(await channel._token.get(), {
+                "touser": "user00000", "template_id": TEMPLATE, "data": {
+                    "first": {"value": "Hello"}, "keyword1": {"value": "a\nb"},
+                    "keyword2": {"value": "x" * 25}, "remark": {"value": "Thanks"}}})
+        finally:
+            await channel.aclose()
+    assert asyncio.run(go())["errcode"] == 0  # accepted, no error …
+    assert fake.shown == [{"keyword1": "ab", "keyword2": "x" * 20 + "…"}]  # … but this shows
+    assert [(k, what) for _, k, what in fake.cut] == [
+        ("first", "not shown"), ("keyword1", "line breaks not shown"),
+        ("keyword2", "shown cut to 20 characters"), ("remark", "not shown")]
+
+
+@pytest.mark.parametrize("key", ["first", "remark"])
+def test_a_data_map_naming_first_or_remark_is_refused(key):
+    with pytest.raises(ConfigurationError, match=f"data_map.{key}: WeChat no longer shows"):
+        WechatTemplateChannel.from_options({"appid": APPID, "secret": SECRET,
+                                            "template_id": TEMPLATE,
+                                            "data_map": {key: "title", "keyword1": "text"}})
 
 
 def test_custom_data_map(fake):

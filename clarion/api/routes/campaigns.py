@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request
 
 from ... import campaigns
 from ...domain import CampaignRequest
-from ...security import Principal
+from ...planning.routing import Route
+from ...security import Forbidden, Principal
 from .. import audit, idempotency, permissions
 from ..auth import caller
 from ..errors import AUTHED, ApiError, responses
@@ -31,25 +32,32 @@ def _scoped(principal: Principal, body: CampaignRequest, header_key: str | None
         "idempotency_key": f"{principal.key_id}:{key}" if key else None})
 
 
-def _check(st: ApiState, principal: Principal, request: CampaignRequest) -> None:
+def _check(st: ApiState, principal: Principal, request: CampaignRequest) -> Route:
+    """Scopes before anything is looked up, then the request; returns its route."""
     permissions.check_campaign_ids(principal, st.store, request.audience)
     try:
+        route = campaigns.route_of(st.store, st.settings, request)
+        principal.scopes.check_channels(list(route.channels))
         campaigns.prepare(st.store, st.settings, request)
+    except Forbidden as exc:
+        raise permissions.forbidden(exc) from exc
     except campaigns.CampaignRejected as exc:
         raise rejected(exc) from exc
+    return route
 
 
 async def _start(st: ApiState, principal: Principal, request: CampaignRequest
                  ) -> tuple[int, dict]:
     permissions.check_request(principal, request)
-    await asyncio.to_thread(_check, st, principal, request)
+    route = await asyncio.to_thread(_check, st, principal, request)
     key = request.campaign_key()
     try:
         flow_run_id = await st.start_campaign({"request": request.model_dump(mode="json")}, key)
     except Exception as exc:  # noqa: BLE001 - Prefect unreachable or the deployment missing
         raise ApiError(503, "orchestrator_unavailable", "could not start the broadcast flow: "
                        f"{type(exc).__name__}", None, {"Retry-After": "10"}) from exc
-    campaign_id, _ = await asyncio.to_thread(campaigns.register, st.store, request, flow_run_id)
+    campaign_id, _ = await asyncio.to_thread(campaigns.register, st.store, request, route,
+                                             flow_run_id, principal.key_id)
     row = audit.entry(principal.actor, "campaign.create", campaign_id, "ok", request.name)
     await asyncio.to_thread(audit.write, st.store, row)
     return 202, {"campaign_id": campaign_id, "flow_run_id": flow_run_id}
@@ -75,7 +83,7 @@ def _own(st: ApiState, principal: Principal, campaign_id: str) -> dict:
         info = campaigns.get(st.store, campaign_id)
     except campaigns.CampaignNotFound:
         info = None
-    if info is None or info["source"] != principal.system:
+    if info is None or info["api_key_id"] != principal.key_id:
         raise ApiError(404, "not_found", f"no campaign {campaign_id!r}", "campaign_id")
     return info
 

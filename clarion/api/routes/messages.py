@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from ... import transactional
 from ...broker.amqp import BrokerUnavailable
 from ...campaigns import CampaignRejected
-from ...security import Principal
+from ...security import Forbidden, Principal
 from .. import audit, idempotency, permissions
 from ..auth import caller
 from ..errors import AUTHED, ApiError, responses
@@ -28,13 +28,19 @@ async def _send(st: ApiState, principal: Principal, body: transactional.MessageR
                 message_id: str, fresh: bool) -> tuple[int, dict]:
     permissions.check_request(principal, body)
     try:
-        plan = await asyncio.to_thread(transactional.plan, st.store, st.settings, body)
-        permissions.check_plan(principal, plan)
+        plan = await asyncio.to_thread(transactional.plan, st.store, st.settings, body,
+                                       principal.system, principal.scopes)
         row = audit.entry(principal.actor, "message.create", message_id, "ok",
-                          f"{len(plan.recipients)} recipients, {','.join(body.channels)}")
+                          f"{len(plan.recipients)} recipients, {','.join(plan.route.channels)}")
         n = await transactional.deliver(st.store, st.settings, await st.publisher.get(), plan,
-                                        message_id, key_id=principal.key_id,
-                                        source=principal.system, audit=row, fresh=fresh)
+                                        message_id, key_id=principal.key_id, audit=row,
+                                        fresh=fresh)
+    except Forbidden as exc:
+        raise permissions.forbidden(exc) from exc
+    except transactional.Unreachable as exc:
+        status = 422 if principal.scopes.any_audience else 403
+        raise ApiError(status, "rejected" if status == 422 else "forbidden", exc.message,
+                       exc.field) from exc
     except CampaignRejected as exc:
         raise rejected(exc) from exc
     except (BrokerUnavailable, OSError, asyncio.TimeoutError) as exc:

@@ -1,0 +1,30 @@
+"""What the policy stage reads of a page of people before it decides: their preferences for
+the category, how many of its notices they got lately, and whether this same content
+reached them already — one query each per page, only those the category needs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ..store import policy as sql
+from ..store.db import Store
+from .policy import Facts, Notice
+
+DAY, WEEK = timedelta(days=1), timedelta(days=7)
+
+
+def read_facts(store: Store, notice: Notice, ids: list[str], now: datetime) -> Facts:
+    facts = Facts()
+    if notice.unconditional or not ids:
+        return facts
+    cat = notice.category
+    owner = (notice.campaign_id, notice.message_id)
+    if not cat.critical:
+        facts.preferences = sql.page_preferences(store, ids, cat.name)
+        if cat.caps:
+            facts.notices = sql.notices_since(store, ids, cat.name, now - DAY, now - WEEK,
+                                              *owner)
+    if cat.dedup_window_s:
+        since = now - timedelta(seconds=cat.dedup_window_s)
+        facts.duplicates = sql.duplicates_since(store, ids, notice.content_hash, since, *owner)
+    return facts
