@@ -63,16 +63,17 @@ def suggest(title: str | None, body: str | None, model: Any = None) -> Suggestio
 
 
 def check_category(sent_as: str, title: str | None, body: str | None,
-                   model: Any = None) -> CategoryFlag | None:
+                   model: Any = None, tier: Any = criticality) -> CategoryFlag | None:
     """A flag when the text looks more critical than ``sent_as``; None when it does not (or
-    when there is nothing to judge)."""
+    when there is nothing to judge).  ``tier``: how critical a category is (by default the
+    models' own table; a site passes its own, which knows its critical categories)."""
     resolved = _resolve(model)
     if isinstance(resolved, Refusal):
         return None
     suggestion = suggest(title, body, resolved)
     threshold = min(FLAG_EMERGENCY, resolved[1].emergency_threshold)
     for category, probability in sorted(suggestion.scores.items(), key=lambda kv: -kv[1]):
-        if criticality(category) <= criticality(sent_as):
+        if tier(category) <= tier(sent_as):
             continue
         needed = threshold if category == EMERGENCY else FLAG_CONFIDENCE
         if probability >= needed:
