@@ -203,7 +203,7 @@ async def deliver(store: Store, settings: Settings, publisher: ConfirmingPublish
                   message_id: str, *, key_id: str | None = None, source: str = "api",
                   audit: dict[str, Any] | None = None, fresh: bool = False) -> int:
     """Record (one transaction) then publish with confirms; returns how many deliveries."""
-    rows = _rows(settings, p, message_id, source)  # renders: may still raise Rejected
+    rows = await asyncio.to_thread(_rows, settings, p, message_id, source)  # renders: may raise
     actor = f"message:{message_id}"
     message = {"id": message_id, "api_key_id": key_id, "source": source,
                "category": p.request.category, "priority": p.request.priority.value,

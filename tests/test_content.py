@@ -345,7 +345,7 @@ def test_sms_segments_count_gsm_septets_and_ucs2_units():
     assert sms_segments("😀" * 35) == 1 and sms_segments("😀" * 36) == 2  # surrogate pairs
 
 
-# --- links -----------------------------------------------------------------------------------------
+# --- links ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "JavaScript:alert(document.cookie)",
                                  "data:text/html,<script>x</script>", "vbscript:x", "//evil",
