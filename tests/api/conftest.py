@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
@@ -87,7 +88,7 @@ def live_api(app) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
 class ApiProcess:
     """``clarion api`` in its own process (for figures the test's own threads must not skew)."""
 
-    def __init__(self, log_path, extra_env: dict[str, str] | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, log_path: Path, extra_env: dict[str, str] | None = None) -> None:
         import os
         import subprocess
         import sys
@@ -114,7 +115,7 @@ class ApiProcess:
 
 
 @pytest.fixture
-def api_process(api_settings, store, tmp_path) -> Iterator[ApiProcess]:  # type: ignore[no-untyped-def]
+def api_process(api_settings, store, tmp_path: Path) -> Iterator[ApiProcess]:  # type: ignore[no-untyped-def]
     server = ApiProcess(tmp_path / "api.log")
     yield server
     server.stop()

@@ -13,9 +13,10 @@ provider is ``unknown``, as if it did not exist.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, Header, Request
-from sqlalchemy import insert, update
+from sqlalchemy import Connection, insert, update
 
 from ...channels.registry import channel_specs
 from ...channels.webhook import verify_signature
@@ -26,6 +27,7 @@ from ...store.db import Store
 from ...store.deliveries import now
 from ...store.models import Delivery, DeliveryEvent
 from .. import audit
+from ..auth import refused
 from ..errors import ApiError, responses
 from ..schemas import Receipt, ReceiptBatch, ReceiptResult
 from ..state import state
@@ -51,13 +53,14 @@ async def signed_by_provider(provider: str, request: Request,
     body = await request.body()
     if not verify_signature(secret.get_secret_value(), x_clarion_timestamp, body,
                             x_clarion_signature):
-        raise ApiError(401, "bad_signature", "the signature or timestamp is not valid",
-                       "X-Clarion-Signature")
+        raise refused(request, f"receipt:{provider}", ApiError(
+            401, "bad_signature", "the signature or timestamp is not valid",
+            "X-Clarion-Signature"))
     return provider
 
 
-def _apply_one(conn, receipt: Receipt, channels: list[str], actor: str,  # type: ignore[no-untyped-def]
-               at) -> str:
+def _apply_one(conn: Connection, receipt: Receipt, channels: list[str], actor: str,
+               at: datetime) -> str:
     target = (D.c.id == receipt.delivery_id if receipt.delivery_id
               else D.c.provider_message_id == receipt.provider_message_id)
     target = target & D.c.channel.in_(channels)
