@@ -356,6 +356,15 @@ def test_a_link_that_is_not_http_is_refused(url):
     assert url.strip() not in error.message
 
 
+def test_the_inbox_writes_no_link_that_is_not_http():
+    from clarion.channels.base import OutboundMessage
+    from clarion.channels.inbox import inbox_row
+    row = lambda url: inbox_row(OutboundMessage("d1", "s1", {"title": "t", "body": "b",  # noqa
+                                                            "url": url}, recipient_id="s1"))
+    assert row("javascript:alert(1)")["url"] is None
+    assert row("https://campus.example/x")["url"] == "https://campus.example/x"
+
+
 def test_http_links_and_no_link_are_fine():
     for url in ("https://campus.example/c/1", "http://campus/x?y=1", "{{ '' }}"):
         render({"default": {"title": "t", "body": "b", "url": url}}, "inbox")

@@ -64,7 +64,8 @@ def test_a_loopback_endpoint_is_fine_when_configured(fake):
 @pytest.mark.parametrize("endpoint, private", [
     ("https://10.0.0.8/push/x", True), ("https://192.168.1.1/x", True),
     ("https://172.16.0.1/x", True), ("http://169.254.169.254/latest/meta-data", True),
-    ("https://[::1]/x", True), ("https://[::ffff:127.0.0.1]/x", True), ("https://[fd00::1]/x", True),
+    ("https://[::1]/x", True), ("https://[::ffff:127.0.0.1]/x", True),
+    ("https://[fd00::1]/x", True),
     ("https://100.64.0.1/x", True), ("https://0.0.0.0/x", True), ("https://LOCALHOST./x", True),
     ("https://push.localhost/x", True), ("https://8.8.8.8/x", False),
     ("https://fcm.googleapis.com/fcm/send/x", False),  # a name: checked when it resolves
