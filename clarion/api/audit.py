@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import getpass
 import logging
 from typing import Any
 
@@ -40,10 +41,18 @@ def write_all(store: Store, rows: list[dict[str, Any]]) -> None:
         conn.execute(insert(AuditEntry), rows)
 
 
-def record(store: Store, actor: str, action: str, target: str | None, outcome: str = "ok",
-           detail: str | None = None) -> None:
-    """Write one entry now (the CLI's actions)."""
-    write(store, entry(actor, action, target, outcome, detail))
+def cli_actor() -> str:
+    """Who acts through the ``clarion`` command: the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name for this uid (a container)
+        return "cli"
+
+
+def record(store: Store, action: str, target: str | None, outcome: str = "ok",
+           detail: str | None = None, actor: str | None = None) -> None:
+    """Write one entry now (the CLI's actions; the actor is the CLI's user unless given)."""
+    write(store, entry(actor or cli_actor(), action, target, outcome, detail))
 
 
 class AuditTrail:

@@ -29,7 +29,7 @@ def _audit_import(store, file: Path, report: ImportReport) -> None:  # type: ign
     from ..api.audit import record
     outcome = "refused rows" if report.errors else "ok"
     detail = f"loaded {report.loaded}, refused {len(report.errors)}"
-    record(store, "cli", "directory.import", file.name, outcome,
+    record(store, "directory.import", file.name, outcome,
            f"{detail} (lines {_lines_of(report)})" if report.errors else detail)
 
 
