@@ -88,7 +88,8 @@ class InboxFeed:
         return self._open
 
     def open(self, recipient_id: str, after: int) -> Subscription:
-        self._admit(recipient_id)
+        """A stream for ``recipient_id`` from ``after`` on; StreamsFull past a cap."""
+        self.admit(recipient_id)
         if self._task is None or self._task.done():
             self._cursor = after  # a fresh feed starts where its first stream does
             self._task = asyncio.get_running_loop().create_task(self._poll())
@@ -97,7 +98,8 @@ class InboxFeed:
         self._open += 1
         return sub
 
-    def _admit(self, recipient_id: str) -> None:
+    def admit(self, recipient_id: str) -> None:
+        """StreamsFull if another stream of ``recipient_id`` would go past a cap."""
         if self._open >= self.settings.inbox_streams_total:
             raise StreamsFull(f"this server has its {self.settings.inbox_streams_total} inbox "
                               "streams open; retry later")

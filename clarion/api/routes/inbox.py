@@ -163,8 +163,9 @@ async def stream_inbox(request: Request, reader: InboxReader = Depends(inbox_ses
     """Server-sent events: one ``message`` event per new inbox row; ``expired`` (and the end)
     when the token expires."""
     st, rid = state(request), reader.recipient_id
-    after = await asyncio.to_thread(_resume_point, st.store, rid, last_event_id)
     try:
+        st.inbox_feed.admit(rid)  # a flood is refused before any query
+        after = await asyncio.to_thread(_resume_point, st.store, rid, last_event_id)
         sub = st.inbox_feed.open(rid, after)
     except StreamsFull as exc:
         _noted(st, rid, "inbox.stream", rid, "refused:429", exc.message)
