@@ -1,7 +1,9 @@
 """The directory: the people Clarion can reach, imported from CSV and selected by audience.
 
 Imports are bulk upserts, a chunk per transaction, on SQLite and PostgreSQL alike; columns the
-file does not carry are left as they are on people already known.  Audiences are read in keyset
+file does not carry are left as they are on people already known.  Each line of the file is one
+row (no directory value spans lines), read on its own: a row in another encoding or with a quote
+left open is refused with its line number, and never swallows the rows after it.  Audiences are read in keyset
 pages ordered by id, so no caller ever holds a whole audience in memory.
 """
 
@@ -221,16 +223,34 @@ class _Importer:
             self.pending = []
 
 
-def _import_rows(store: Store, reader: csv.DictReader) -> ImportReport:
-    missing = _missing_columns(reader.fieldnames)
-    if missing:
-        return ImportReport(0, [(1, f"missing column(s): {', '.join(missing)}")])
-    importer = _Importer(store, list(reader.fieldnames or []))
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that did not decode (surrogateescape)
+
+
+def _line_row(fieldnames: list[str], line: str) -> Mapping[str | None, Any]:
+    """One line as a row; RowError if it is not one CSV record in UTF-8."""
+    if _NOT_UTF8.search(line):
+        raise RowError("not UTF-8 text (saved in another encoding? save the file as UTF-8)")
     try:
-        for raw in reader:
-            importer.add(reader.line_num, raw)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        importer.report.errors.append((reader.line_num + 1, f"unreadable from here on: {exc}"))
+        return next(csv.DictReader([line], fieldnames=fieldnames, strict=True))
+    except csv.Error as exc:
+        raise RowError(f"not one CSV row ({exc}): is a quote left open?") from None
+
+
+def _import_lines(store: Store, lines: Iterator[str]) -> ImportReport:
+    header = next(lines, "")
+    fieldnames = next(csv.reader([header]), [])
+    missing = _missing_columns(fieldnames)
+    if missing or _NOT_UTF8.search(header):
+        problem = f"missing column(s): {', '.join(missing)}" if missing else "not UTF-8 text"
+        return ImportReport(0, [(1, problem)])
+    importer = _Importer(store, fieldnames)
+    for number, line in enumerate(lines, start=2):
+        if not line.strip():
+            continue
+        try:
+            importer.add(number, _line_row(fieldnames, line))
+        except RowError as exc:
+            importer.report.errors.append((number, str(exc)))
     importer.flush()
     return importer.report
 
@@ -238,11 +258,11 @@ def _import_rows(store: Store, reader: csv.DictReader) -> ImportReport:
 def import_csv(store: Store, path: str | Path) -> ImportReport:
     """Upsert the recipients in a CSV file; bad rows are reported, good rows still load."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            return _import_rows(store, csv.DictReader(fh))
+        with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
+            return _import_lines(store, iter(fh))
     except FileNotFoundError as exc:
         raise DirectoryError(f"no such file: {path}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise DirectoryError(f"cannot read {path}: {exc}") from exc
 
 

@@ -41,7 +41,9 @@ class ApiSettings(BaseSettings):
     api_key_cache_seconds: float = 5.0  # a revoked key may work this long in other processes
     inbox_token_secret: SecretStr | None = None  # no secret: no inbox token is valid
     inbox_token_ttl: int = 7 * 24 * 3600
-    inbox_poll_seconds: float = 0.25
+    inbox_poll_seconds: float = 0.25  # one query for all open streams, this often
+    inbox_streams_per_recipient: int = 4  # open inbox streams of one recipient, per process
+    inbox_streams_total: int = 1000  # open inbox streams of everyone, per process
     receipt_secrets: dict[str, SecretStr] = {}  # provider -> HMAC secret of its callbacks
     api_max_body_bytes: int = 1_000_000
     idempotency_wait_seconds: float = 10.0
@@ -262,8 +264,17 @@ def issue_inbox_token(settings: ApiSettings, recipient_id: str, ttl: int | None 
     return f"{payload}.{_mac(settings.inbox_token_secret, payload)}"
 
 
-def verify_inbox_token(settings: ApiSettings, token: str, now: float | None = None) -> str | None:
-    """The recipient id of a valid, unexpired token, else None."""
+@dataclass(frozen=True)
+class InboxReader:
+    """The recipient behind a valid inbox token, and when the token expires (epoch seconds)."""
+
+    recipient_id: str
+    expires_at: int
+
+
+def read_inbox_token(settings: ApiSettings, token: str, now: float | None = None
+                     ) -> InboxReader | None:
+    """The reader of a valid, unexpired token, else None."""
     if settings.inbox_token_secret is None or len(token) > 300:
         return None
     parts = token.rsplit(".", 2)
@@ -273,4 +284,12 @@ def verify_inbox_token(settings: ApiSettings, token: str, now: float | None = No
     expected = _mac(settings.inbox_token_secret, f"{recipient_id}.{expiry}")
     if not hmac.compare_digest(expected, signature):
         return None
-    return recipient_id if int(expiry) > (time.time() if now is None else now) else None
+    if int(expiry) <= (time.time() if now is None else now):
+        return None
+    return InboxReader(recipient_id, int(expiry))
+
+
+def verify_inbox_token(settings: ApiSettings, token: str, now: float | None = None) -> str | None:
+    """The recipient id of a valid, unexpired token, else None."""
+    reader = read_inbox_token(settings, token, now)
+    return reader.recipient_id if reader is not None else None

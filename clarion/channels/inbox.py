@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..content_limits import is_web_link
 from .base import (
     BaseChannel,
     ConfigurationError,
@@ -57,6 +58,8 @@ class InboxChannel(BaseChannel):
 def inbox_row(message: OutboundMessage) -> dict[str, Any]:
     content = message.content
     url = content.get("url") or None
+    if url is not None and not is_web_link(url):
+        url = None  # only http(s) links reach the app (content checks it before, too)
     return {
         "delivery_id": message.delivery_id,
         "recipient_id": message.recipient_id or message.address,

@@ -20,6 +20,13 @@ from .common import console, describe_validation, fail, read_json, settings_and_
 app = typer.Typer(help="Start, follow and cancel campaigns.", no_args_is_help=True)
 
 
+def record(store, action: str, target: str | None, outcome: str,  # type: ignore[no-untyped-def]
+           detail: str) -> None:
+    """An audit entry for this CLI action (clarion.api is imported only when needed)."""
+    from ..api import audit
+    audit.record(store, action, target, outcome, detail)
+
+
 def load_request(path: Path) -> CampaignRequest:
     try:
         return CampaignRequest.model_validate(read_json(path))
@@ -43,6 +50,7 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
     try:  # refuse bad input before anything exists; "auto": the category suggested now
         prepared = campaigns.prepare(store, settings, request)
     except campaigns.CampaignRejected as exc:
+        record(store, "campaign.create", None, "refused", f"{exc.field}: {exc.message}")
         fail(f"campaign refused: {exc.field}: {exc.message}")
     request = prepared.request
     if prepared.advice is not None:
@@ -52,6 +60,7 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
         return
     outcome = _run_flow_in_background(request, wait, timeout)
     campaign_id = _await_campaign_id(store, request, outcome)
+    record(store, "campaign.create", campaign_id, "ok", request.name)
     if wait:
         _follow(store, campaign_id, outcome, quiet=as_json)
     outcome["thread"].join()
@@ -155,5 +164,7 @@ def cancel(campaign_id: str) -> None:
     try:
         n = campaigns.cancel(store, campaign_id, actor="cli")
     except campaigns.CampaignNotFound:
+        record(store, "campaign.cancel", campaign_id, "refused", "no such campaign")
         fail(f"no campaign {campaign_id!r}", code=1)
+    record(store, "campaign.cancel", campaign_id, "ok", f"{n} skipped")
     console.print(f"cancelled {campaign_id}: {n} deliveries skipped")

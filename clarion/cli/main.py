@@ -44,16 +44,19 @@ def template_save(name: str, file: str = typer.Argument(..., help="JSON file of 
     """Store a template: {"default": {"title", "body"}, "email": {"subject", "text", "html"}, …}."""
     from pathlib import Path
 
+    from ..api.audit import record
     from ..content import ContentError, compile_content, save_template
     variants = read_json(Path(file))
     if not isinstance(variants, dict):
         fail("a template file holds an object of variants")
+    _settings, store = settings_and_store()
     try:
         compile_content(variants, [k for k in variants if k != "default"] or ["inbox"])
+        save_template(store, name, variants)
     except ContentError as exc:
+        record(store, "template.save", name, "refused", f"{exc.field}: {exc.message}")
         fail(str(exc))
-    _settings, store = settings_and_store()
-    save_template(store, name, variants)
+    record(store, "template.save", name, "ok", f"variants {', '.join(sorted(variants))}")
     console.print(f"template {name!r} saved")
 
 
