@@ -30,6 +30,10 @@ from .store.models import utcnow
 
 KEY_PREFIX = "clk_"
 EMERGENCY = "emergency"
+# A key's requests per second (burst: one second's worth) unless given: room for a producing
+# system's bursts (a night's overdue notices, 20 concurrent posts) while one runaway caller
+# still leaves most of an API process (~450–770 requests/s, docs/BENCHMARKS.md) to the others.
+DEFAULT_RATE = 100.0
 
 
 class ApiSettings(BaseSettings):
@@ -145,7 +149,8 @@ def _principal(row: ApiKey) -> Principal:
 
 
 def create_key(store: Store, settings: ApiSettings, system: str, categories: list[str],
-               channels: list[str], audiences: list[str], rate: float) -> tuple[str, str]:
+               channels: list[str], audiences: list[str], rate: float = DEFAULT_RATE
+               ) -> tuple[str, str]:
     """Store a new key's hash; return (key id, the key itself — shown once)."""
     key, key_id = new_key(), "k_" + uuid.uuid4().hex[:16]
     with store.session() as s:
