@@ -8,6 +8,7 @@ served under ``/docs-assets``; nothing on the page leaves the API's host.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
@@ -32,13 +33,11 @@ def install(app: FastAPI, docs_url: str = "/docs", redoc_url: str = "/redoc") ->
 
     @app.get(docs_url, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        root = _root(request)
+        url = _urls(request, app.openapi_url)
         return get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} – API",
-            oauth2_redirect_url=f"{root}{oauth2_redirect}",
-            swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            openapi_url=url("openapi"), title=f"{app.title} – API",
+            oauth2_redirect_url=url(oauth2_redirect), swagger_js_url=url("swagger-ui-bundle.js"),
+            swagger_css_url=url("swagger-ui.css"), swagger_favicon_url=url("favicon.png"),
             swagger_ui_parameters=SWAGGER_PARAMETERS)
 
     @app.get(oauth2_redirect, include_in_schema=False)
@@ -47,12 +46,18 @@ def install(app: FastAPI, docs_url: str = "/docs", redoc_url: str = "/redoc") ->
 
     @app.get(redoc_url, include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = _root(request)
-        return get_redoc_html(
-            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} – API reference",
-            redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png", with_google_fonts=False)
+        url = _urls(request, app.openapi_url)
+        return get_redoc_html(openapi_url=url("openapi"), title=f"{app.title} – API reference",
+                              redoc_js_url=url("redoc.standalone.js"),
+                              redoc_favicon_url=url("favicon.png"), with_google_fonts=False)
 
 
-def _root(request: Request) -> str:
-    return str(request.scope.get("root_path") or "")
+def _urls(request: Request, openapi_url: str | None) -> Callable[[str], str]:
+    """URLs under the request's root path: "openapi", an absolute path, or an asset's name."""
+    root = str(request.scope.get("root_path") or "")
+
+    def url(name: str) -> str:
+        if name == "openapi":
+            return f"{root}{openapi_url}"
+        return f"{root}{name}" if name.startswith("/") else f"{root}{ASSETS_URL}/{name}"
+    return url
