@@ -105,7 +105,7 @@ class EmailChannel(BaseChannel):
                    timeout=float(options.get("timeout") or 30.0),
                    ca_file=options.get("ca_file"),
                    unsubscribe_url=options.get("unsubscribe_url"),
-                   connections=int(options.get("connections") or DEFAULT_CONNECTIONS))
+                   connections=int(options.get("connections", DEFAULT_CONNECTIONS)))
 
     # ---- sending ---------------------------------------------------------------------------
 
