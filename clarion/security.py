@@ -30,6 +30,10 @@ from .store.models import utcnow
 
 KEY_PREFIX = "clk_"
 EMERGENCY = "emergency"
+# A key's requests per second (burst: one second's worth) unless given: room for a producing
+# system's bursts (a night's overdue notices, 20 concurrent posts) while one runaway caller
+# still leaves most of an API process (~450–770 requests/s, docs/BENCHMARKS.md) to the others.
+DEFAULT_RATE = 100.0
 
 
 class ApiSettings(BaseSettings):
@@ -157,7 +161,7 @@ def _principal(row: ApiKey) -> Principal:
 
 
 def create_key(store: Store, settings: ApiSettings, system: str, categories: list[str],
-               channels: list[str], audiences: list[str], rate: float,
+               channels: list[str], audiences: list[str], rate: float = DEFAULT_RATE,
                abilities: list[str] | None = None) -> tuple[str, str]:
     """Store a new key's hash; return (key id, the key itself — shown once)."""
     unknown = sorted(set(abilities or ()) - set(ABILITIES))

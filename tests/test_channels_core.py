@@ -103,7 +103,8 @@ def test_email_550_fails_451_retries_and_the_rest_still_go(tmp_path: Path) -> No
     assert result.outcome is Outcome.RETRY and result.code == "451"
 
 
-def test_email_reuses_one_connection_across_calls(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pool", [1, 4])
+def test_email_reuses_its_pooled_connections_across_calls(tmp_path: Path, pool: int) -> None:
     messages = [mail(f"m-{i}", f"s{i:06d}@campus.example.edu") for i in range(60)]
 
     async def scenario(channel: EmailChannel) -> list[Any]:
@@ -113,10 +114,10 @@ def test_email_reuses_one_connection_across_calls(tmp_path: Path) -> None:
         return first + second
 
     with start_smtp_capture(folder=tmp_path) as smtp:
-        results = run(scenario(email_channel(smtp.url)))
+        results = run(scenario(email_channel(smtp.url, connections=pool)))
         stats = smtp.stats()
     assert [r.outcome for r in results] == [Outcome.SENT] * 60
-    assert stats == {"received": 60, "connections": 1}
+    assert stats == {"received": 60, "connections": pool}
 
 
 def test_email_retries_when_the_server_is_gone_and_reconnects_after(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..security import InboxReader, Principal, read_inbox_token, verify_key
-from . import audit
+from . import audit, idempotency
 from .errors import ApiError
 from .state import ApiState, state
 
@@ -47,12 +47,22 @@ async def caller(request: Request,
     principal = await asyncio.to_thread(verify_key, st.store, st.api, credentials.credentials)
     if principal is None:
         raise _unauthorized(request, "the API key is unknown or revoked")
-    wait = st.limiter.take(principal.key_id, principal.rate)
+    wait = await _rate_wait(st, principal, request.headers.get("Idempotency-Key"))
     if wait is not None:
         raise refused(request, principal.actor, ApiError(
             429, "rate_limited", f"over this key's rate of {principal.rate:g}/s", None,
             {"Retry-After": str(max(1, math.ceil(wait)))}))
     return principal
+
+
+async def _rate_wait(st: ApiState, principal: Principal, idempotency_key: str | None
+                     ) -> float | None:
+    """Seconds until this key may call again; None when it may now.  A repeat of an
+    Idempotency-Key creates nothing and so costs nothing (``ratelimit``)."""
+    if idempotency_key and await asyncio.to_thread(idempotency.seen, st.store,
+                                                   principal.key_id, idempotency_key):
+        return None
+    return st.limiter.take(principal.key_id, principal.rate, ticket=idempotency_key)
 
 
 async def inbox_session(request: Request,

@@ -7,7 +7,7 @@ from typing import List
 
 import typer
 
-from ..security import ApiSettings, create_key, list_keys, revoke_key, rotate_key
+from ..security import DEFAULT_RATE, ApiSettings, create_key, list_keys, revoke_key, rotate_key
 from .common import console, fail, settings_and_store
 
 app = typer.Typer(help="API keys of the systems that call Clarion.", no_args_is_help=True)
@@ -36,7 +36,8 @@ def create(system: str = typer.Option(..., help="the calling system, e.g. librar
            channels: List[str] = typer.Option(["*"], help="channels it may use"),
            audiences: List[str] = typer.Option(..., help="role:R, department:D, grade:G, "
                                                "everyone, addresses or *"),
-           rate: float = typer.Option(10.0, help="requests per second"),
+           rate: float = typer.Option(DEFAULT_RATE, help="requests per second (burst: one "
+                                      "second's worth); a repeated Idempotency-Key is free"),
            abilities: List[str] = typer.Option([], help="beyond sending: policy (categories "
                                                "and routing rules), preferences (people's)"),
            as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
