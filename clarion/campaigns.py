@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from . import content as content_mod
-from . import directory
+from . import directory, template_files
 from .channels.registry import channel_specs
 from .domain import (FINAL_STATUSES, OPEN_STATUSES, CampaignRequest, CampaignStatus,
                      DeliveryStatus, campaign_id_for)
@@ -73,6 +73,11 @@ def route_of(store: Store, settings: Settings, request: CampaignRequest) -> Rout
 
 def prepare(store: Store, settings: Settings, request: CampaignRequest) -> Prepared:
     """Everything that can be checked before a single delivery exists."""
+    if template_files.is_file_template(request.template):
+        try:
+            template_files.load(store, request.template or "")
+        except content_mod.ContentError as exc:
+            raise CampaignRejected(exc.field, exc.message) from exc
     route = route_of(store, settings, request)
     compiled = compile_for(store, settings, request, route.channels)
     size = directory.count_audience(store, request.audience)

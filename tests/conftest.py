@@ -260,6 +260,10 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     old = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME")}
     os.environ["PREFECT_API_URL"] = url
     os.environ["PREFECT_HOME"] = str(home)
+    import asyncio
+
+    from clarion.flows.results import ensure_result_storage
+    asyncio.run(ensure_result_storage(home / "results"))  # as `clarion up` does
     yield url
     for k, v in old.items():
         if v is None:

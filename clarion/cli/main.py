@@ -106,12 +106,24 @@ def digest(category: Optional[str] = typer.Option(None, help="one category (defa
 
 
 @app.command("serve")
-def serve() -> None:
-    """Serve the Prefect deployments in this process (one-process alternative to prefect.yaml)."""
+def serve(take_over: bool = typer.Option(
+        False, "--take-over",
+        help="serve deployments that `prefect deploy` bound to a work pool, moving their "
+             "runs from the pool's workers to this process")) -> None:
+    """Serve prefect.yaml's deployments (schedules included) from this process, without a
+    work pool (the other way: `prefect deploy --all` and a `prefect worker` per machine)."""
     import os
     os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")  # start runs within ~1 s
-    from ..flows.serve import serve_deployments
-    serve_deployments()
+    from ..flows.project import ProjectError
+    from ..flows.serve import BoundToWorkPool, serve_deployments
+    try:
+        serve_deployments(take_over=take_over)
+    except ProjectError as exc:
+        fail(str(exc))
+    except BoundToWorkPool as exc:
+        fail(f"not serving: {exc} — `prefect deploy` runs them on that pool's workers. "
+             "Stop those workers and run `clarion serve --take-over` to serve them here "
+             "instead, or keep them on the pool and don't run `clarion serve`.")
 
 
 @app.command("demo")

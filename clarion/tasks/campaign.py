@@ -27,6 +27,9 @@ def register_campaign(request: CampaignRequest) -> dict[str, Any]:
 
 @task(name="plan-segments", retries=2, retry_delay_seconds=2,
       retry_condition_fn=retry_if_transient)
-def plan_segments(request: CampaignRequest) -> list[tuple[str | None, str | None]]:
+def plan_segments(request: CampaignRequest) -> list[tuple[str | None, str | None, str]]:
+    """(after_id, upto_id, what it covers) per segment of the audience."""
     settings, store = context()
-    return directory.segment_bounds(store, request.audience, settings.segment_size)
+    bounds = directory.segment_bounds(store, request.audience, settings.segment_size)
+    labels = directory.segment_labels(store, request.audience, bounds)
+    return [(lo, hi, label) for (lo, hi), label in zip(bounds, labels)]
