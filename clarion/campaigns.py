@@ -90,13 +90,18 @@ def route_of(store: Store, settings: Settings, request: CampaignRequest) -> Rout
                          request.channels, request.priority)
 
 
-def prepare(store: Store, settings: Settings, request: CampaignRequest) -> Prepared:
-    """Everything that can be checked before a single delivery exists."""
-    if template_files.is_file_template(request.template):
+def load_file_template(store: Store, name: str | None) -> None:
+    """A ``file:`` template into the stored ones (only if its text changed)."""
+    if template_files.is_file_template(name):
         try:
-            template_files.load(store, request.template or "")
+            template_files.load(store, name or "")
         except content_mod.ContentError as exc:
             raise CampaignRejected(exc.field, exc.message) from exc
+
+
+def prepare(store: Store, settings: Settings, request: CampaignRequest) -> Prepared:
+    """Everything that can be checked before a single delivery exists."""
+    load_file_template(store, request.template)
     request, advice = with_category(store, request)
     route = route_of(store, settings, request)
     compiled = compile_for(store, settings, request, route.channels)

@@ -15,7 +15,9 @@ from rich.table import Table
 
 from .. import campaigns
 from ..domain import CampaignRequest
-from .common import console, describe_validation, fail, read_json, settings_and_store
+from ..settings import Settings
+from .common import (console, describe_validation, err_console, fail, read_json,
+                     settings_and_store)
 
 app = typer.Typer(help="Start, follow and cancel campaigns.", no_args_is_help=True)
 
@@ -32,11 +34,13 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
          wait: bool = typer.Option(False, "--wait", help="follow until every delivery is final"),
          as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
          timeout: float = typer.Option(3600, help="seconds to wait at most")) -> None:
-    """Check a campaign request, then run the broadcast flow for it."""
+    """Check a campaign request, then run the broadcast flow for it (against the Prefect
+    server of `clarion up` or PREFECT_API_URL; without one, a temporary server)."""
+    settings, store = settings_and_store()
+    use_prefect_server(settings)  # before Prefect is imported: it reads PREFECT_API_URL
     warm = threading.Thread(target=_import_flow, daemon=True)  # Prefect's import is slow:
     warm.start()                                               # overlap it with the checks
     request = load_request(request_file)
-    settings, store = settings_and_store()
     try:  # refuse bad input before anything exists; "auto": the category suggested now
         prepared = campaigns.prepare(store, settings, request)
     except campaigns.CampaignRejected as exc:
@@ -53,6 +57,24 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
         fail(f"the broadcast flow failed: {outcome['error']}", code=1)
     info = campaigns.get(store, campaign_id)
     _print_result(info, as_json)
+
+
+def use_prefect_server(settings: Settings) -> None:
+    """PREFECT_API_URL if set, else the running `clarion up` stack's server; else say
+    plainly that Prefect will start a temporary server."""
+    import os
+
+    from ..stack.state import running_prefect_api
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    api = running_prefect_api(settings)
+    if api:
+        os.environ["PREFECT_API_URL"] = api
+        return
+    err_console.print("no Prefect server is running (`clarion up` starts one, or set "
+                      "PREFECT_API_URL): this run starts a temporary Prefect server, which "
+                      "takes about 15 s, and its run history is lost when the command ends",
+                      highlight=False)
 
 
 def _import_flow() -> None:

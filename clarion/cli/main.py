@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from . import (api_cmd, apikey_cmd, campaign_cmd, dashboards_cmd, directory_cmd, models_cmd,
-               policy_cmd, trace_cmd)
+               policy_cmd, stack_cmd, trace_cmd)
 from .common import console, fail, read_json, settings_and_store
 
 app = typer.Typer(help="Clarion: campus notifications over every channel.",
@@ -17,6 +17,9 @@ app.add_typer(campaign_cmd.app, name="campaign")
 app.command("trace")(trace_cmd.trace)
 app.add_typer(apikey_cmd.app, name="apikey")
 app.command("api")(api_cmd.api)
+app.command("up")(stack_cmd.up)
+app.command("status")(stack_cmd.status)
+app.command("down")(stack_cmd.down)
 app.add_typer(directory_cmd.app, name="directory")
 app.add_typer(dashboards_cmd.app, name="dashboards")
 app.add_typer(models_cmd.app, name="models")
@@ -115,6 +118,13 @@ def serve(take_over: bool = typer.Option(
     work pool (the other way: `prefect deploy --all` and a `prefect worker` per machine)."""
     import os
     os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")  # start runs within ~1 s
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per poll
+    from ..stack.state import running_prefect_api
+    api = os.environ.get("PREFECT_API_URL") or running_prefect_api(settings_and_store()[0])
+    if not api:
+        fail("no Prefect server to serve on: set PREFECT_API_URL, or run `clarion up` "
+             "(which starts a server and serves the deployments itself)")
+    os.environ["PREFECT_API_URL"] = api
     from ..flows.project import ProjectError
     from ..flows.serve import BoundToWorkPool, serve_deployments
     try:
