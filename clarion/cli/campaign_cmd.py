@@ -134,11 +134,12 @@ def _print_result(info: dict[str, Any], as_json: bool) -> None:
                           "channels": info["channels"]}))
         return
     table = Table(title=f"campaign {info['campaign_id']} — {info['status']}")
-    for col in ("channel", "sent", "failed", "skipped", "open", "total"):
-        table.add_column(col, justify="left" if col == "channel" else "right")
+    columns = ("sent", "failed", "skipped", "deferred", "open", "total")
+    table.add_column("channel")
+    for col in columns:
+        table.add_column(col, justify="right")
     for channel, c in sorted(info["channels"].items()):
-        table.add_row(channel, *(str(c.get(k, 0)) for k in ("sent", "failed", "skipped", "open",
-                                                             "total")))
+        table.add_row(channel, *(str(c.get(k, 0)) for k in columns))
     console.print(table)
 
 

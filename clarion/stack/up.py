@@ -66,13 +66,16 @@ def wait_ready(pairs: list[tuple[Service, Proc]], timeout: float = READY_TIMEOUT
 
 
 def up(settings: Settings, workers: int = 2, with_api: bool = True,
-       say: Callable[[str], None] = print) -> StackState:
+       say: Callable[[str], None] = print, extra: list[Service] | None = None) -> StackState:
+    """Start the stack; ``extra`` parts (the demo's capture servers) first, and stopped by
+    ``clarion down`` with the rest."""
     existing = load(settings)
     if existing is not None and existing.running():
         raise AlreadyUp(existing)
     root = stack_dir(settings)
     (root / "logs").mkdir(parents=True, exist_ok=True)
     state = StackState(root=str(root), env=child_env(settings, root))
+    wait_ready([(p, start(p, state, settings)) for p in extra or []])
     state.prefect_api = os.environ.get("PREFECT_API_URL") or _start_prefect(state, settings, say)
     state.env["PREFECT_API_URL"] = state.prefect_api
     save(settings, state)
