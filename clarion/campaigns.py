@@ -66,8 +66,11 @@ def flag(store: Store, request: Any) -> Advice | None:
 
 
 def variants_of(store: Store, request: Any) -> dict[str, dict[str, Any]]:
-    if request.content is not None:
-        return {k: v.model_dump(exclude_none=True) for k, v in request.content.items()}
+    content = request.content
+    if content is not None:
+        if hasattr(content, "variants"):  # a campaign's typed Content
+            return content.variants()
+        return {k: v.model_dump(exclude_none=True) for k, v in content.items()}  # a message
     try:
         return content_mod.load_template(store, request.template or "")
     except content_mod.ContentError as exc:

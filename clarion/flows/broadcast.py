@@ -15,7 +15,8 @@ from prefect import flow
 
 from clarion import campaigns
 from clarion.domain import CampaignRequest
-from clarion.tasks.campaign import check_category, plan_segments, register_campaign
+from clarion.flows.form import CampaignForm
+from clarion.tasks.campaign import check_category, plan_segments, refused, register_campaign
 from clarion.tasks.common import context
 from clarion.tasks import summary
 from clarion.tasks.completion import await_completion, finish_campaign
@@ -35,11 +36,13 @@ def _cancel_campaign(flow: Any, flow_run: Any, state: Any) -> None:
 
 @flow(name="broadcast", on_cancellation=[_cancel_campaign], log_prints=True,
       persist_result=True, result_serializer="json")
-async def broadcast(request: CampaignRequest, wait: bool = True,
+async def broadcast(request: CampaignForm, wait: bool = True,
                     timeout_s: float = 3600) -> dict[str, Any]:
     """Send a notice to an audience; returns the campaign id, status and per-channel counts
     (persisted: ``run_deployment(...).state.result()`` reads them)."""
     registered = register_campaign(request)
+    if "refused" in registered:
+        return refused(registered["refused"])
     campaign_id = registered["campaign_id"]
     segments = plan_segments(request)
     advice = check_category.submit(request, campaign_id)  # beside the fan-out, never before

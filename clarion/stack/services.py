@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +20,7 @@ class Service:
     argv: list[str]
     ready: Callable[[Path], bool]  # given its log file
     url: str | None = None
+    env: dict[str, str] = field(default_factory=dict)  # on top of the stack's
 
 
 def answers(url: str) -> Callable[[Path], bool]:
@@ -51,7 +52,8 @@ def prefect_server() -> tuple[Service, str]:
     api = f"http://127.0.0.1:{port}/api"
     service = Service("prefect-server", [prefect, "server", "start", "--host", "127.0.0.1",
                                          "--port", str(port)],
-                      answers(f"{api}/health"), f"http://127.0.0.1:{port}")
+                      answers(f"{api}/health"), f"http://127.0.0.1:{port}",
+                      {"PREFECT_UI_API_URL": api})  # the UI's pages call this API
     return service, api
 
 

@@ -39,7 +39,7 @@ def child_env(settings: Settings, root: Path) -> dict[str, str]:
 def start(service: Service, state: StackState, settings: Settings) -> Proc:
     log = Path(state.root) / "logs" / f"{service.name}.log"
     with open(log, "w") as out:
-        child = subprocess.Popen(service.argv, env=state.env, stdout=out,
+        child = subprocess.Popen(service.argv, env={**state.env, **service.env}, stdout=out,
                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  start_new_session=True)  # survives this command's end
     proc = Proc(service.name, child.pid, psutil.Process(child.pid).create_time(), str(log),
