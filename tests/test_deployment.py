@@ -112,6 +112,7 @@ print(json.dumps(run.state.result()))
 """
 
 
+@pytest.mark.sqlite_only  # orchestration, not the database: once is enough
 def test_a_calling_system_reads_the_result_of_the_run_it_started(
         prefect_api, served, store, campus, sms_gateway, workers, tmp_path):
     """``run_deployment(...)`` then ``state.result()`` from another process that shares

@@ -76,6 +76,7 @@ def _runs(api: str, deployment: str) -> list[dict]:
     return httpx.post(f"{api}/flow_runs/filter", json=body, timeout=10).json()
 
 
+@pytest.mark.sqlite_only  # orchestration, not the database: once is enough
 def test_staff_fill_the_form_field_by_field_and_the_deliveries_go_out(
         prefect_api, served, browser, store, campus, sms_gateway, workers):  # noqa: F811
     campus(200)
@@ -108,6 +109,7 @@ def test_staff_fill_the_form_field_by_field_and_the_deliveries_go_out(
     page.close()
 
 
+@pytest.mark.sqlite_only  # orchestration, not the database: once is enough
 def test_a_request_the_site_cannot_send_fails_its_run_with_the_reason_and_no_traceback(
         prefect_api, served, store, campus):  # noqa: F811
     campus(20)

@@ -100,6 +100,7 @@ def _worker(tmp_path: Path) -> subprocess.Popen:
                             stderr=subprocess.STDOUT)
 
 
+@pytest.mark.sqlite_only  # orchestration, not the database: once is enough
 def test_a_run_of_the_weekly_digest_on_a_process_worker_sends_the_text_intact(
         prefect_api, deployed, store, campus, smtp_capture, workers, tmp_path):
     campus(200)  # 20 teachers

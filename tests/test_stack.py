@@ -58,6 +58,7 @@ def stack(clarion_env, sms_gateway, campus):  # type: ignore[no-untyped-def]
         clarion("down")
 
 
+@pytest.mark.sqlite_only  # orchestration, not the database: once is enough
 def test_up_send_status_down(stack, store, tmp_path):
     state, printed, gateway, n = stack
     assert [p["name"] for p in state["procs"]] == [
