@@ -86,11 +86,12 @@ def test_staff_fill_the_form_field_by_field_and_the_deliveries_go_out(
                message="the broadcast deployment to be served")
     deployment = _deployment_id(prefect_api)
     ui = prefect_api.removesuffix("/api")
-    page = browser.new_page(viewport={"width": 1280, "height": 2200})
+    page = browser.new_page(viewport={"width": 1280, "height": 3300})  # the whole form
     page.goto(f"{ui}/deployments/deployment/{deployment}/run", wait_until="networkidle")
     page.get_by_role("button", name="Submit").click()  # nothing filled: refused in the form
     page.wait_for_timeout(1000)
     assert "/run" in page.url and not _runs(prefect_api, deployment)
+    page.reload(wait_until="networkidle")  # a clean form for the screenshot
     fill_campaign(page)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     page.get_by_role("button", name="Submit").click()
