@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from . import content as content_mod
-from . import directory
+from . import directory, template_files
 from .channels.registry import channel_specs
 from .domain import (FINAL_STATUSES, OPEN_STATUSES, CampaignRequest, CampaignStatus,
                      DeliveryStatus, Priority, campaign_id_for)
@@ -68,8 +68,11 @@ def flag(store: Store, request: Any) -> Advice | None:
 
 
 def variants_of(store: Store, request: Any) -> dict[str, dict[str, Any]]:
-    if request.content is not None:
-        return {k: v.model_dump(exclude_none=True) for k, v in request.content.items()}
+    content = request.content
+    if content is not None:
+        if hasattr(content, "variants"):  # a campaign's typed Content
+            return content.variants()
+        return {k: v.model_dump(exclude_none=True) for k, v in content.items()}  # a message
     try:
         return content_mod.load_template(store, request.template or "")
     except content_mod.ContentError as exc:
@@ -132,8 +135,18 @@ def route_of(store: Store, settings: Settings, request: CampaignRequest) -> Rout
                          request.channels, request.priority)
 
 
+def load_file_template(store: Store, name: str | None) -> None:
+    """A ``file:`` template into the stored ones (only if its text changed)."""
+    if template_files.is_file_template(name):
+        try:
+            template_files.load(store, name or "")
+        except content_mod.ContentError as exc:
+            raise CampaignRejected(exc.field, exc.message) from exc
+
+
 def prepare(store: Store, settings: Settings, request: CampaignRequest) -> Prepared:
     """Everything that can be checked before a single delivery exists."""
+    load_file_template(store, request.template)
     request, advice = with_category(store, request)
     route = route_of(store, settings, request)
     compiled = compile_for(store, settings, request, route.channels)

@@ -401,3 +401,20 @@ def count_audience(store: Store, audience: Audience) -> int:
 def sample_recipient(store: Store, audience: Audience) -> dict | None:
     """The first recipient of the audience (by id), or None if it is empty."""
     return next((page[0] for page in stream_recipients(store, audience, chunk=1)), None)
+
+
+def segment_labels(store: Store, audience: Audience,
+                   bounds: list[tuple[str | None, str | None]]) -> list[str]:
+    """What each (after_id, upto_id] segment covers: "all", or "recipients FIRST–LAST"."""
+    if bounds == [(None, None)]:
+        return ["all"]
+    labels = []
+    with store.read() as conn:
+        for after, upto in bounds:
+            ids = select(func.min(Recipient.id), func.max(Recipient.id)).where(
+                audience_filter(audience))
+            ids = ids.where(Recipient.id > after) if after is not None else ids
+            ids = ids.where(Recipient.id <= upto) if upto is not None else ids
+            first, last = conn.execute(ids).one()
+            labels.append(f"recipients {first}–{last}")
+    return labels

@@ -247,19 +247,23 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real local Prefect server for the session (ephemeral mode drops task-run records)."""
     home = tmp_path_factory.mktemp("prefect-home")
     port = free_port()
+    url = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
-           "PREFECT_UI_ENABLED": "false", "DO_NOT_TRACK": "1"}
+           "PREFECT_UI_API_URL": url, "DO_NOT_TRACK": "1"}  # the UI: for the browser tests
     env.pop("PREFECT_API_URL", None)
     prefect = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
     log = open(home / "server.log", "w")
     proc = subprocess.Popen([prefect, "server", "start", "--host", "127.0.0.1", "--port",
                              str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/api"
     _wait_http(f"{url}/health", proc, home / "server.log")
     old = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME")}
     os.environ["PREFECT_API_URL"] = url
     os.environ["PREFECT_HOME"] = str(home)
+    import asyncio
+
+    from clarion.flows.results import ensure_result_storage
+    asyncio.run(ensure_result_storage(home / "results"))  # as `clarion up` does
     yield url
     for k, v in old.items():
         if v is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -100,3 +101,38 @@ def test_the_release_flow_is_served_on_a_short_schedule_and_sends_what_is_due(
     wait_until(lambda: gateway.stats()["received"] == 1, timeout=60,
                message="the deferred SMS sent by the served release flow")
     assert [r["text"] for r in gateway.records()] == ["good morning"]
+
+
+CALLER = """
+import json, sys
+from prefect.deployments import run_deployment
+run = run_deployment("broadcast/broadcast", parameters={"request": json.loads(sys.argv[1])},
+                     timeout=180)
+print(json.dumps(run.state.result()))
+"""
+
+
+@pytest.mark.sqlite_only  # orchestration, not the database: once is enough
+def test_a_calling_system_reads_the_result_of_the_run_it_started(
+        prefect_api, served, store, campus, sms_gateway, workers, tmp_path):
+    """``run_deployment(...)`` then ``state.result()`` from another process that shares
+    nothing with the flow but the Prefect API (its own PREFECT_HOME, no CLARION_*)."""
+    n = campus(30)
+    sms_gateway()
+    workers.start(channels="sms")
+    wait_until(lambda: _deployment_id(prefect_api) is not None, timeout=60,
+               message="the broadcast deployment to be served")
+    request = sms_notice("read-back")
+    env = {"PATH": os.environ["PATH"], "PREFECT_API_URL": prefect_api, "DO_NOT_TRACK": "1",
+           "PREFECT_HOME": str(tmp_path / "caller-home"), "PREFECT_LOGGING_LEVEL": "ERROR"}
+    done = subprocess.run([sys.executable, "-c", CALLER, json.dumps(request)], env=env,
+                          capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["campaign_id"] == campaign_id(request) and result["status"] == "completed"
+    assert result["channels"]["sms"]["sent"] == result["channels"]["sms"]["total"] == n
+    # and through the REST API alone: the flow run's result artifact
+    body = {"artifacts": {"flow_run_id": {"any_": [result["flow_run_id"]]},
+                          "type": {"any_": ["result"]}}}
+    [artifact] = httpx.post(f"{prefect_api}/artifacts/filter", json=body, timeout=10).json()
+    assert artifact["data"] == result

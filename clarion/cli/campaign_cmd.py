@@ -15,7 +15,9 @@ from rich.table import Table
 
 from .. import campaigns
 from ..domain import CampaignRequest
-from .common import console, describe_validation, fail, read_json, settings_and_store
+from ..settings import Settings
+from .common import (console, describe_validation, err_console, fail, read_json,
+                     settings_and_store)
 
 app = typer.Typer(help="Start, follow and cancel campaigns.", no_args_is_help=True)
 
@@ -42,11 +44,14 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
          preview: bool = typer.Option(False, "--preview", help="show what each channel "
                                       "would send a sample recipient, and send nothing")
          ) -> None:
-    """Check a campaign request, then run the broadcast flow for it."""
+    """Check a campaign request, then run the broadcast flow for it (against the Prefect
+    server of `clarion up` or PREFECT_API_URL; without one, a temporary server)."""
+    settings, store = settings_and_store()
+    if not preview:
+        use_prefect_server(settings)  # before Prefect is imported: it reads PREFECT_API_URL
     warm = threading.Thread(target=_import_flow, daemon=True)  # Prefect's import is slow:
     warm.start()                                               # overlap it with the checks
     request = load_request(request_file)
-    settings, store = settings_and_store()
     try:  # refuse bad input before anything exists; "auto": the category suggested now
         prepared = campaigns.prepare(store, settings, request)
     except campaigns.CampaignRejected as exc:
@@ -68,6 +73,24 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
         fail(f"the broadcast flow failed: {outcome['error']}", code=1)
     info = campaigns.get(store, campaign_id)
     _print_result(info, as_json)
+
+
+def use_prefect_server(settings: Settings) -> None:
+    """PREFECT_API_URL if set, else the running `clarion up` stack's server; else say
+    plainly that Prefect will start a temporary server."""
+    import os
+
+    from ..stack.state import running_prefect_api
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    api = running_prefect_api(settings)
+    if api:
+        os.environ["PREFECT_API_URL"] = api
+        return
+    err_console.print("no Prefect server is running (`clarion up` starts one, or set "
+                      "PREFECT_API_URL): this run starts a temporary Prefect server, which "
+                      "takes about 15 s, and its run history is lost when the command ends",
+                      highlight=False)
 
 
 def _print_preview(channels: dict[str, dict[str, Any]]) -> None:
@@ -138,11 +161,12 @@ def _print_result(info: dict[str, Any], as_json: bool) -> None:
                           "channels": info["channels"]}))
         return
     table = Table(title=f"campaign {info['campaign_id']} — {info['status']}")
-    for col in ("channel", "sent", "failed", "skipped", "open", "total"):
-        table.add_column(col, justify="left" if col == "channel" else "right")
+    columns = ("sent", "failed", "skipped", "deferred", "open", "total")
+    table.add_column("channel")
+    for col in columns:
+        table.add_column(col, justify="right")
     for channel, c in sorted(info["channels"].items()):
-        table.add_row(channel, *(str(c.get(k, 0)) for k in ("sent", "failed", "skipped", "open",
-                                                             "total")))
+        table.add_row(channel, *(str(c.get(k, 0)) for k in columns))
     console.print(table)
 
 

@@ -59,6 +59,25 @@ def import_file(
         raise typer.Exit(1)
 
 
+@app.command("sample")
+def sample(
+    file: Annotated[Path, typer.Argument(help="CSV file to write")],
+    people: Annotated[int, typer.Option("--people", min=1, max=1_000_000,
+                                        help="how many people")] = 2000,
+    seed: Annotated[int, typer.Option(help="the same seed, the same campus")] = 1,
+) -> None:
+    """Write a sample campus (students by college and grade, teachers, staff) as a CSV
+    that `clarion directory import` reads."""
+    from ..demo.campus import write_campus_csv
+    try:
+        write_campus_csv(file, people, seed)
+    except OSError as exc:
+        typer.echo(f"error: cannot write {file}: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"wrote {people} people to {file}; load them with "
+               f"`clarion directory import {file}`")
+
+
 @app.command("count")
 def count(
     role: Annotated[list[str] | None, typer.Option("--role", help="repeatable")] = None,
