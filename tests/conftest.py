@@ -119,6 +119,7 @@ def clarion_env(tmp_path: Path, db_url: str, rabbitmq: str,
         "CLARION_BROKER_URL": rabbitmq,
         "CLARION_BROKER_NAMESPACE": namespace,
         "CLARION_RETRY_DELAYS": FAST_RETRIES,
+        "CLARION_APPROVAL": "off",  # tests/console turn it on
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -7,7 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from clarion.planning import config
-from clarion.store import api_models, limit_models, policy_models  # noqa: F401 - their tables
+from clarion.store import (api_models, console_models, limit_models,  # noqa: F401 - tables
+                           policy_models)
 from clarion.store.models import Base
 
 

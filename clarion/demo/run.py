@@ -51,7 +51,8 @@ def _start_services(procs: Processes, root: Path, workers: int) -> dict[str, str
     smtp_url = procs.start_ready("smtp", ["-m", "clarion.demo.capture", "smtp", "--port", "0",
                                           "--dir", str(root / "mail")])
     env = {"CLARION_DATA_DIR": str(root), "CLARION_SMS_GATEWAY_URL": sms_url,
-           "CLARION_SMTP_URL": smtp_url, "CLARION_BROKER_NAMESPACE": "clarion-demo"}
+           "CLARION_SMTP_URL": smtp_url, "CLARION_BROKER_NAMESPACE": "clarion-demo",
+           "CLARION_APPROVAL": "off"}  # the demo's safety alert needs no approver
     os.environ.update(env)
     _start_prefect(procs, root)
     for i in range(workers):

@@ -15,6 +15,7 @@ from prefect import flow
 
 from clarion import campaigns
 from clarion.domain import CampaignRequest
+from clarion.tasks.approval import await_approval
 from clarion.tasks.campaign import plan_segments, register_campaign
 from clarion.tasks.common import context
 from clarion.tasks.completion import await_completion, report_results
@@ -38,6 +39,8 @@ async def broadcast(request: CampaignRequest, wait: bool = True,
     """Send a notice to an audience; returns the campaign id and per-channel counts."""
     registered = register_campaign(request)
     campaign_id = registered["campaign_id"]
+    if not await await_approval(campaign_id, request):  # rejected or timed out: cancelled
+        return campaigns.get(context()[1], campaign_id)
     segments = plan_segments(request)
     fanouts = [fan_out_segment(campaign_id, channel, lo, hi)
                for channel in registered["channels"] for lo, hi in segments]
