@@ -7,6 +7,7 @@ export DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
 scripts/bootstrap.sh
 scripts/ensure-services.sh rabbitmq postgresql
 [ -x scripts/ensure-prometheus.sh ] && scripts/ensure-prometheus.sh
+scripts/ensure-chromium.sh  # the console's browser tests (tests/console)
 PY=.venv/bin/python
 
 run() {  # pytest exits 5 when it collects nothing: that is a failure here

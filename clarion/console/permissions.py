@@ -62,7 +62,7 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/recipients/{recipient_id}/deliveries"): "deliveries.view",
     ("POST", "/v1/receipts/{provider}"): PUBLIC,  # signed by the provider
     ("GET", "/v1/inbox"): PUBLIC,  # a recipient's own token
-    ("POST", "/v1/inbox/{inbox_id}/read"): PUBLIC,
+    ("POST", "/v1/inbox/{item_id}/read"): PUBLIC,
     ("GET", "/v1/inbox/stream"): PUBLIC,
     ("GET", "/v1/inbox/preferences"): PUBLIC,
     ("PUT", "/v1/inbox/preferences"): PUBLIC,
