@@ -51,11 +51,15 @@ def _variables(text: str) -> dict[str, Any]:
 
 
 def _content(form: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The form's content fields as variants (default, email, sms)."""
     variants: dict[str, dict[str, str]] = {}
     for name, (variant, field) in CONTENT_FIELDS.items():
         value = (form.get(name) or "").strip()
         if value:
             variants.setdefault(variant, {})[field] = value
+    default = variants.get("default", {})
+    for name in variants.keys() - {"default"}:  # a channel's variant: what it leaves out
+        variants[name] = {**default, **variants[name]}  # comes from the default
     return variants
 
 

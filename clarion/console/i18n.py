@@ -54,6 +54,12 @@ ZH: dict[str, str] = {
 }
 
 
+NAV_TITLES = {"overview": "Overview", "campaigns": "Campaigns", "compose": "Compose",
+              "approvals": "Approvals", "deliveries": "Deliveries", "directory": "Directory",
+              "templates": "Templates", "rules": "Rules & preferences", "access": "Access",
+              "audit": "Audit log"}
+
+
 def translate(locale: str, text: str, **values: Any) -> str:
     out = ZH.get(text, text) if locale == "zh-CN" else text
     return out.format(**values) if values else out

@@ -70,7 +70,7 @@ def render(ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLRes
     html = _env.get_template(template).render(
         t=ctx.t, locale=ctx.locale, me=ctx.session.staff if ctx.session else None,
         csrf=ctx.session.csrf if ctx.session else values.pop("login_csrf", ""),
-        nav=pages_for(role) if role else [], path=ctx.request.url.path,
+        nav=pages_for(role) if role else [], titles=i18n.NAV_TITLES, path=ctx.request.url.path,
         can=lambda p: bool(role) and allowed(role, p), **values)
     return HTMLResponse(html, status_code=status)
 

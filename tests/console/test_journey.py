@@ -1,0 +1,110 @@
+"""A member of staff's day in the browser, against the real parts (Prefect server and
+``clarion serve``, RabbitMQ, workers, capture SMTP and SMS): sign in, compose a notice to a
+department with its preview, send it, watch the Overview's progress bar reach 100%, open a
+recipient's trace, and cancel a second campaign mid-way — its pending deliveries end
+skipped.  With CLARION_CONSOLE_SCREENSHOTS=docs/console it also saves each page's picture."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+
+from clarion.console.permissions import PAGES
+from clarion.store import deliveries
+from clarion.store.models import Recipient
+
+from ..conftest import wait_until
+from .conftest import login, shoot
+
+
+def biggest_department(store) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+    with store.read() as conn:
+        dept, _n = conn.execute(select(Recipient.department, func.count()).group_by(
+            Recipient.department).order_by(func.count().desc())).first()
+        ids = list(conn.execute(select(Recipient.id).where(Recipient.department == dept))
+                   .scalars())
+    return dept, sorted(ids)
+
+
+def compose(page: Any, base: str, name: str, department: str, channels: list[str]) -> None:
+    page.goto(f"{base}/console/compose")
+    page.fill("#name", name)
+    page.select_option("#category", "academic")
+    page.check(f"input[name='departments[]'][value='{department}']")
+    for channel in channels:
+        page.check(f"input[name='channels[]'][value='{channel}']")
+    page.fill("#title", "Lab safety briefing")
+    page.fill("#body", "Dear {{ recipient.name }}, the briefing is on {{ day }} in B-201.")
+    page.fill("#email_subject", "Lab safety briefing on {{ day }}")
+    page.fill("#variables", "day=Friday")
+    page.click("button[value=preview]")
+
+
+def send(page: Any) -> str:
+    page.click("button[value=send]")
+    page.wait_for_url(re.compile(r".*/console/campaigns/c_[0-9a-f]+\?notice=started"))
+    return page.url.split("/campaigns/")[1].split("?")[0]
+
+
+def test_compose_send_watch_trace_and_cancel(smtp_capture, sms_gateway, site, served, browser,  # type: ignore[no-untyped-def]
+                                             make_staff, store, campus, workers) -> None:
+    campus(240)
+    sms_gateway()
+    workers.start()
+    department, ids = biggest_department(store)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    login(page, site.url, make_staff("operator", name="Wang Li"))
+
+    compose(page, site.url, "Lab safety briefing", department, ["email", "sms"])
+    assert page.locator(".error").count() == 0, page.locator(".error").all_inner_texts()
+    assert page.locator("#recipient-count").inner_text() == str(len(ids))
+    sms = page.locator("[data-channel-preview=sms]")
+    assert "the briefing is on Friday in B-201" in sms.inner_text()
+    assert re.search(r"\d+ characters · 1 segments · UCS-2|\d+ characters · 1 segments · GSM-7",
+                     sms.locator(".sms-length").inner_text())
+    assert "Lab safety briefing on Friday" in page.locator(
+        "[data-channel-preview=email]").inner_text()
+    shoot(page, "compose")
+    first = send(page)
+
+    page.goto(f"{site.url}/console/")
+    bar = page.locator(f"#progress-{first}")
+    bar.wait_for()
+    wait_until(lambda: bar.get_attribute("value") == "100", timeout=240,
+               message="the progress bar to reach 100%")
+    assert page.locator(f"#progress-label-{first}").inner_text().startswith(
+        f"100% ({2 * len(ids)} / {2 * len(ids)})")
+    shoot(page, "overview")
+
+    page.goto(f"{site.url}/console/deliveries?q={ids[0]}")
+    shoot(page, "deliveries")
+    page.locator("table a[href^='/console/deliveries/d_']").first.click()
+    page.wait_for_selector("#trace")
+    assert page.locator("#delivery-status").inner_text() == "sent"
+    assert "sent" in page.locator("#trace").inner_text()
+    shoot(page, "trace")
+
+    workers.stop_all()
+    workers.start(channels="sms")  # e-mail now waits in its queue: the campaign is mid-way
+    compose(page, site.url, "Lab safety briefing, again", department, ["email", "sms"])
+    second = send(page)
+    wait_until(lambda: deliveries.counts(store, second).get("sms", {}).get("sent") == len(ids),
+               timeout=240, message="the SMS of the second campaign")
+    page.reload()
+    page.click("button.danger")
+    page.wait_for_url(re.compile(r".*notice=cancelled"))
+    assert page.locator("#campaign-status").inner_text().lower() in ("cancelled", "已取消")
+    assert page.locator("[data-skipped=email]").inner_text() == str(len(ids))
+    assert page.locator("[data-open=email]").inner_text() == "0"
+    assert deliveries.counts(store, second)["email"] == {"skipped": len(ids)}
+    assert deliveries.counts(store, second)["sms"] == {"sent": len(ids)}
+    shoot(page, "campaign")
+    for name, path, _permission in PAGES:  # the rest of the console, for docs/console/
+        if name not in ("overview", "compose", "deliveries"):
+            page.goto(site.url + path)
+            shoot(page, name)
+    context.close()
