@@ -16,7 +16,7 @@ ZH: dict[str, str] = {
     "Overview": "概览", "Campaigns": "群发", "Compose": "撰写群发", "Approvals": "审批",
     "Deliveries": "投递记录", "Directory": "通讯录", "Templates": "模板",
     "Rules & preferences": "规则与偏好", "Access": "权限", "Audit log": "审计日志",
-    "Running now": "正在发送", "Nothing is running.": "当前没有正在发送的群发。",
+    "Running now": "正在发送与最近结束", "Nothing is running.": "当前没有正在发送的群发。",
     "Queues": "队列", "Channel": "渠道", "Queued": "排队", "Backlog age": "积压时长",
     "Failure rate, last hour": "近一小时失败率", "Retrying or stopped": "重试或暂停的渠道",
     "None.": "无。", "Grafana": "Grafana", "Status": "状态", "Category": "类别",

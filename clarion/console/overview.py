@@ -39,7 +39,7 @@ def _age(oldest: Any, now: datetime) -> float:
 def channel_rows(store: Store, settings: Settings) -> list[dict[str, Any]]:
     """Per channel: queue depth, backlog age, failure rate over the last hour."""
     now = datetime.now(timezone.utc)
-    running = [c["id"] for c in q.running_campaigns(store)]
+    running = [c["id"] for c in q.running_campaigns(store, recent_s=0)]
     waiting = q.backlog(store, running)
     outcomes = q.outcome_counts(store, q.recent_campaign_ids(store, now - timedelta(hours=1)))
     depths = queue_depths(settings) or {}

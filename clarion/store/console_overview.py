@@ -4,7 +4,7 @@ nothing scans the deliveries table."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
 from sqlalchemy import func, or_, select
@@ -19,10 +19,14 @@ FINAL = (S.SENT.value, S.DELIVERED.value, S.READ.value, S.FAILED.value, S.SKIPPE
 SENT = (S.SENT.value, S.DELIVERED.value, S.READ.value)
 
 
-def running_campaigns(store: Store, limit: int = 50) -> list[dict[str, Any]]:
+def running_campaigns(store: Store, limit: int = 50, recent_s: int = 600
+                      ) -> list[dict[str, Any]]:
+    """Campaigns running now, and those that ended in the last ``recent_s`` seconds."""
+    since = datetime.now(timezone.utc) - timedelta(seconds=recent_s)
     with store.read() as conn:
         rows = conn.execute(select(C.c.id, C.c.name, C.c.status, C.c.category, C.c.priority,
-                                   C.c.created_at).where(C.c.status.in_(ACTIVE))
+                                   C.c.created_at).where(or_(C.c.status.in_(ACTIVE),
+                                                             C.c.finished_at >= since))
                             .order_by(C.c.created_at.desc()).limit(limit))
         return [dict(r._mapping) for r in rows]
 
