@@ -34,7 +34,7 @@ def campaign_list(ctx: Ctx) -> Response:
     rows = q.list_campaigns(store, status=chosen["status"], category=chosen["category"],
                             source=chosen["source"], since=_day(chosen["since"]),
                             until=_day(chosen["until"], 1))
-    counts = q.progress(store, [r["id"] for r in rows])
+    counts = q.progress(store, [r["id"] for r in rows if r["status"] in q.ACTIVE])
     return render(ctx, "campaigns.html", rows=rows, counts=counts, chosen=chosen,
                   states=STATES, **q.campaign_filters(store))
 
