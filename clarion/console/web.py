@@ -69,10 +69,21 @@ def render(ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLRes
     role = ctx.session.staff.role if ctx.session else None
     html = _env.get_template(template).render(
         t=ctx.t, locale=ctx.locale, me=ctx.session.staff if ctx.session else None,
-        csrf=ctx.session.csrf if ctx.session else values.pop("login_csrf", ""),
+        csrf=values.pop("login_csrf", None) or (ctx.session.csrf if ctx.session else ""),
         nav=pages_for(role) if role else [], titles=i18n.NAV_TITLES, path=ctx.request.url.path,
         can=lambda p: bool(role) and allowed(role, p), **values)
     return HTMLResponse(html, status_code=status)
+
+
+def preview_fragment(ctx: Ctx, check: Callable[[Ctx], tuple[Any, dict[str, Any]]]
+                     ) -> HTMLResponse:
+    """The preview fragment a form's script swaps in as it changes (or the refusal)."""
+    from ..errors import Rejected
+    try:
+        _checked, shown = check(ctx)
+    except Rejected as exc:
+        return render(ctx, "compose_preview.html", 422, error=f"{exc.field}: {exc.message}")
+    return render(ctx, "compose_preview.html", shown=shown)
 
 
 def redirect(to: str) -> RedirectResponse:

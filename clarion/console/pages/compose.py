@@ -22,7 +22,7 @@ from ...store import console_directory as people
 from ...store.models import Template
 from ..compose_form import allowed_values, build_request, check_scopes, scheduled_time
 from ..preview import preview
-from ..web import Ctx, page, redirect, render
+from ..web import Ctx, page, preview_fragment, redirect, render
 
 router = APIRouter()
 
@@ -80,12 +80,7 @@ def _checked(ctx: Ctx) -> tuple[CampaignRequest, dict[str, Any]]:
 
 @page(router, "POST", "/compose/preview", "campaigns.send")
 def compose_preview(ctx: Ctx) -> Response:
-    """The preview fragment (the page's script swaps it in as the form changes)."""
-    try:
-        _request, shown = _checked(ctx)
-    except Rejected as exc:
-        return render(ctx, "compose_preview.html", 422, error=f"{exc.field}: {exc.message}")
-    return render(ctx, "compose_preview.html", shown=shown)
+    return preview_fragment(ctx, _checked)
 
 
 def _start(ctx: Ctx, request: CampaignRequest, size: int) -> str:

@@ -19,7 +19,7 @@ from ...store import console as sql
 from ...store.models import Template
 from ..compose_form import CONTENT_FIELDS, _content, _variables
 from ..preview import sms_segments
-from ..web import Ctx, page, redirect, render
+from ..web import Ctx, page, preview_fragment, redirect, render
 
 router = APIRouter()
 PREVIEW_CHANNELS = ("email", "sms", "inbox", "wecom")
@@ -77,11 +77,7 @@ def _checked(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
 
 @page(router, "POST", "/templates/preview", "templates.view")
 def template_preview(ctx: Ctx) -> Response:
-    try:
-        _variants, shown = _checked(ctx)
-    except Rejected as exc:
-        return render(ctx, "compose_preview.html", 422, error=f"{exc.field}: {exc.message}")
-    return render(ctx, "compose_preview.html", shown=shown)
+    return preview_fragment(ctx, _checked)
 
 
 @page(router, "POST", "/templates/{name}", "templates.edit")
