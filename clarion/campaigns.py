@@ -17,10 +17,13 @@ from . import content as content_mod
 from . import directory
 from .channels.registry import channel_specs
 from .domain import (FINAL_STATUSES, OPEN_STATUSES, CampaignRequest, CampaignStatus,
-                     DeliveryStatus, campaign_id_for)
+                     DeliveryStatus, Priority, campaign_id_for)
 from .errors import NotFound, Rejected
-from .planning.notice import load_category, resolve_route
+from .planning.categorize import AUTO, Advice, advise
+from .planning import clock
+from .planning.notice import load_category, notice_for, resolve_route, row_maker
 from .planning.routing import Route
+from .planning.short_text import with_short_texts
 from .settings import Settings
 from .store import deliveries
 from .store.db import Store
@@ -40,10 +43,28 @@ class CampaignNotFound(NotFound):
 
 @dataclass
 class Prepared:
-    request: CampaignRequest
+    request: CampaignRequest  # with its category chosen, if it said "auto"
     compiled: Any  # content.CompiledContent
     audience_size: int
     route: Route
+    advice: Advice | None = None  # how the category was suggested
+
+
+def with_category(store: Store, request: Any) -> tuple[Any, Advice | None]:
+    """The request with a category: its own, or the model's suggestion for "auto"."""
+    if request.category != AUTO:
+        return request, None
+    advice = advise(store, AUTO, variants_of(store, request))
+    return request.model_copy(update={"category": advice.category}), advice
+
+
+def flag(store: Store, request: Any) -> Advice | None:
+    """For the sender: does the text read more critical than its category? (Never changes
+    it; an emergency has nothing above it.)"""
+    if request.priority is Priority.EMERGENCY or request.category == AUTO:
+        return None
+    advice = advise(store, request.category, variants_of(store, request))
+    return advice if advice.flag else None
 
 
 def variants_of(store: Store, request: Any) -> dict[str, dict[str, Any]]:
@@ -57,12 +78,52 @@ def variants_of(store: Store, request: Any) -> dict[str, dict[str, Any]]:
 
 def compile_for(store: Store, settings: Settings, request: Any,
                 channels: list[str] | tuple[str, ...]) -> content_mod.CompiledContent:
+    """The content for each channel; a short channel without a text of its own gets a
+    summary of the body (clarion.planning.short_text)."""
     specs = channel_specs(settings)
     kinds = {c: specs[c]["type"] for c in channels}
+    variants, _derived = with_short_texts(variants_of(store, request), list(channels), specs,
+                                          _sms_reserve(store, request))
     try:
-        return content_mod.compile_content(variants_of(store, request), list(channels), kinds)
+        return content_mod.compile_content(variants, list(channels), kinds)
     except content_mod.ContentError as exc:
         raise CampaignRejected(exc.field, exc.message) from exc
+
+
+def _sms_reserve(store: Store, request: Any) -> int:
+    """Room an SMS keeps for its category's opt-out hint (added to the text by planning)."""
+    if request.category == AUTO or request.priority is not Priority.NORMAL:
+        return 0
+    footer = load_category(store, request.category).sms_footer
+    return len(footer) + 1 if footer else 0
+
+
+def preview(store: Store, settings: Settings, request: CampaignRequest
+            ) -> dict[str, dict[str, Any]]:
+    """What each channel would send a sample recipient of the audience: its fields, whether
+    its text was derived (a summary), and for SMS the length and segments."""
+    from .intelligence.summarize.sms import segment_limit, sms_length
+    prepared = prepare(store, settings, request)
+    req, specs = prepared.request, channel_specs(settings)
+    _variants, derived = with_short_texts(variants_of(store, req), list(prepared.route.channels),
+                                          specs, _sms_reserve(store, req))
+    sample = directory.sample_recipient(store, req.audience) or {}
+    notice = notice_for(settings, load_category(store, req.category), req.priority,
+                        prepared.route, variants_of(store, req), req.variables)
+    maker = row_maker(settings, notice, lambda ch, p: prepared.compiled.render(
+        ch, p, req.variables), req.source, clock.now())
+    out = {}
+    for channel in prepared.route.channels:
+        fields = maker.content(channel, sample)  # as sent: with the link or opt-out hint
+        item: dict[str, Any] = {"fields": fields, "derived": channel in derived}
+        if specs[channel]["type"] in content_mod.SMS_KINDS:
+            text, limit = fields.get("text", ""), segment_limit(fields.get("text", ""))
+            length = sms_length(text)
+            part = limit - (7 if limit == 160 else 3)  # a concatenated SMS's header
+            item["sms"] = {"length": length,
+                           "segments": 1 if length <= limit else -(-length // part)}
+        out[channel] = item
+    return out
 
 
 def route_of(store: Store, settings: Settings, request: CampaignRequest) -> Route:
@@ -73,6 +134,7 @@ def route_of(store: Store, settings: Settings, request: CampaignRequest) -> Rout
 
 def prepare(store: Store, settings: Settings, request: CampaignRequest) -> Prepared:
     """Everything that can be checked before a single delivery exists."""
+    request, advice = with_category(store, request)
     route = route_of(store, settings, request)
     compiled = compile_for(store, settings, request, route.channels)
     size = directory.count_audience(store, request.audience)
@@ -83,7 +145,7 @@ def prepare(store: Store, settings: Settings, request: CampaignRequest) -> Prepa
         compiled.check(request.variables, sample)
     except content_mod.ContentError as exc:
         raise CampaignRejected(exc.field, exc.message) from exc
-    return Prepared(request, compiled, size, route)
+    return Prepared(request, compiled, size, route, advice)
 
 
 def register(store: Store, request: CampaignRequest, route: Route,
@@ -105,6 +167,12 @@ def register(store: Store, request: CampaignRequest, route: Route,
                        status=CampaignStatus.RUNNING.value, flow_run_id=flow_run_id,
                        api_key_id=api_key_id))
     return cid, True
+
+
+def note_advice(store: Store, campaign_id: str, advice: Advice) -> None:
+    with store.session() as s:
+        s.execute(update(Campaign).where(Campaign.id == campaign_id)
+                  .values(advice=advice.as_dict()))
 
 
 def _row(store: Store, campaign_id: str) -> Any:
@@ -133,7 +201,8 @@ def get(store: Store, campaign_id: str) -> dict[str, Any]:
     info = {"campaign_id": row.id, "name": row.name, "status": row.status,
             "category": row.category, "priority": row.priority, "source": row.source,
             "api_key_id": row.api_key_id, "flow_run_id": row.flow_run_id,
-            "route": row.route, "created_at": row.created_at.isoformat(),
+            "route": row.route, "advice": row.advice,
+            "created_at": row.created_at.isoformat(),
             "finished_at": row.finished_at.isoformat() if row.finished_at else None}
     info["channels"] = summarize(deliveries.counts(store, campaign_id))
     info["decisions"] = deliveries.decisions(store, campaign_id=campaign_id)

@@ -63,16 +63,17 @@ def suggest(title: str | None, body: str | None, model: Any = None) -> Suggestio
 
 
 def check_category(sent_as: str, title: str | None, body: str | None,
-                   model: Any = None) -> CategoryFlag | None:
+                   model: Any = None, tier: Any = criticality) -> CategoryFlag | None:
     """A flag when the text looks more critical than ``sent_as``; None when it does not (or
-    when there is nothing to judge)."""
+    when there is nothing to judge).  ``tier``: how critical a category is (by default the
+    models' own table; a site passes its own, which knows its critical categories)."""
     resolved = _resolve(model)
     if isinstance(resolved, Refusal):
         return None
     suggestion = suggest(title, body, resolved)
     threshold = min(FLAG_EMERGENCY, resolved[1].emergency_threshold)
     for category, probability in sorted(suggestion.scores.items(), key=lambda kv: -kv[1]):
-        if criticality(category) <= criticality(sent_as):
+        if tier(category) <= tier(sent_as):
             continue
         needed = threshold if category == EMERGENCY else FLAG_CONFIDENCE
         if probability >= needed:
@@ -105,15 +106,15 @@ def _resolve(model: Any) -> tuple[str | None, CategoryModel] | Refusal:
         return Refusal("no category model yet (`clarion models bootstrap` trains the first)")
 
 
-_site_model: Any = None
+_site_models: dict[Any, Any] = {}
 
 
 def site_model() -> Any:
-    """The CurrentModel of this site's data folder (created on first use)."""
-    global _site_model
-    if _site_model is None:
-        from ..settings import get_settings
+    """The CurrentModel of this site's data folder (one per folder, created on first use)."""
+    from ..settings import get_settings
+    data_dir = get_settings().data_dir.resolve()
+    if data_dir not in _site_models:
         from .registry import ModelRegistry
         from .serving import CurrentModel
-        _site_model = CurrentModel(ModelRegistry.for_data_dir(get_settings().data_dir))
-    return _site_model
+        _site_models[data_dir] = CurrentModel(ModelRegistry.for_data_dir(data_dir))
+    return _site_models[data_dir]

@@ -1,11 +1,13 @@
 """What the policy stage reads of a page of people before it decides: their preferences for
-the category, how many of its notices they got lately, and whether this same content
-reached them already — one query each per page, only those the category needs."""
+the category, how many of its notices they got lately, whether this same content reached
+them already, what was learned of them — one query each per page, only those the notice
+needs."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ..store import engagement as engagement_sql
 from ..store import policy as sql
 from ..store.db import Store
 from .policy import Facts, Notice
@@ -24,6 +26,8 @@ def read_facts(store: Store, notice: Notice, ids: list[str], now: datetime) -> F
         if cat.caps:
             facts.notices = sql.notices_since(store, ids, cat.name, now - DAY, now - WEEK,
                                               *owner)
+    if notice.predicted:
+        facts.profiles = engagement_sql.page_profiles(store, ids)
     if cat.dedup_window_s:
         since = now - timedelta(seconds=cat.dedup_window_s)
         facts.duplicates = sql.duplicates_since(store, ids, notice.content_hash, since, *owner)

@@ -1,14 +1,14 @@
 """staff console: staff accounts, server-side sessions, failed sign-ins (throttling) and
 campaign approvals, saved segments, template versions
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
