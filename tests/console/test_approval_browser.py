@@ -55,6 +55,58 @@ def show_in_prefect_ui(browser: Any, prefect_api: str, run_id: str) -> None:
     context.close()
 
 
+def sender_cannot_approve(page: Any, base: str, store, cid: str) -> None:  # type: ignore[no-untyped-def]
+    assert page.goto(f"{base}/console/approvals").status == 403
+    token = page.locator("input[name=csrf]").first.get_attribute("value")
+    refused = page.request.post(f"{base}/console/approvals/{cid}",
+                                form={"csrf": token, "decision": "approve"})
+    assert refused.status == 403 and sql.approval(store, cid)["state"] == "waiting"
+
+
+def decide(judge: Any, base: str, cid: str, decision: str, comment: str) -> Any:
+    judge.goto(f"{base}/console/approvals")
+    card = judge.locator(f"[data-approval={cid}]")
+    card.locator("textarea").fill(comment)
+    card.locator(f"button[value={decision}]").click()
+    judge.wait_for_url(re.compile(r".*notice=ACCEPT"))
+
+
+def approve_in_console(judge: Any, base: str, store, cid: str, n: int, gateway) -> None:  # type: ignore[no-untyped-def]
+    judge.goto(f"{base}/console/approvals")
+    card = judge.locator(f"[data-approval={cid}]")
+    assert card.locator("#recipient-count").inner_text() == str(n)
+    assert "FIRE: leave building E3 now." in card.locator("[data-channel-preview=sms]").inner_text()
+    shoot(judge, "approvals")
+    decide(judge, base, cid, "approve", "confirmed with the fire brigade")
+    wait_until(lambda: gateway.stats()["received"] == n, timeout=180, message="the alert")
+    approval = sql.approval(store, cid)
+    assert approval["state"] == "approved" and approval["decided_at"] is not None
+    assert approval["comment"] == "confirmed with the fire brigade"
+
+
+def own_refused_then_rejected(own: Any, judge: Any, base: str, store, prefect_api: str,  # type: ignore[no-untyped-def]
+                              admin: str, approver: str) -> None:
+    second = compose_emergency(own, base, "FIRE: building E4 (test)")
+    paused(store, prefect_api, second)
+    own.goto(f"{base}/console/approvals")
+    mine = own.locator(f"[data-approval={second}]")
+    assert mine.locator(".own").count() == 1 and mine.locator("button").count() == 0
+    token = own.locator("input[name=csrf]").first.get_attribute("value")
+    assert own.request.post(f"{base}/console/approvals/{second}",
+                            form={"csrf": token, "decision": "approve"}).status == 403
+    decide(judge, base, second, "reject", "not a drill day")
+    wait_until(lambda: sql.approval(store, second)["state"] == "rejected", timeout=60,
+               message="the rejection to be recorded")
+    judge.goto(f"{base}/console/campaigns/{second}")
+    assert judge.locator("#campaign-status").inner_text().lower() in ("cancelled", "已取消")
+    assert deliveries.counts(store, second) == {}
+    with store.read() as conn:
+        rows = conn.execute(select(AuditEntry.actor, AuditEntry.action, AuditEntry.outcome,
+                                   AuditEntry.detail).where(AuditEntry.target == second)).all()
+    assert (f"approver:{approver}", "campaign.rejected", "ok", "not a drill day") in rows
+    assert (f"staff:{admin}", "campaign.approve", "refused:own", None) in rows
+
+
 def test_emergency_waits_for_an_approver_in_the_console(smtp_capture, sms_gateway, site,  # type: ignore[no-untyped-def]
                                                          served, browser, prefect_api,
                                                          make_staff, store, campus,
@@ -65,61 +117,18 @@ def test_emergency_waits_for_an_approver_in_the_console(smtp_capture, sms_gatewa
     sender = make_staff("sender", categories=["emergency", "safety"], audiences=["*"],
                         channels=["sms"])
     approver, admin = make_staff("approver"), make_staff("admin")
-    asking = browser.new_context()
-    page = asking.new_page()
-    login(page, site.url, sender)
-    first = compose_emergency(page, site.url, "FIRE: building E3")
+    pages = {who: browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+             for who in (sender, approver, admin)}
+    for who, page in pages.items():
+        login(page, site.url, who)
+    first = compose_emergency(pages[sender], site.url, "FIRE: building E3")
     run_id = paused(store, prefect_api, first)
     assert deliveries.counts(store, first) == {}
-    assert page.goto(f"{site.url}/console/approvals").status == 403
-    token = page.locator("input[name=csrf]").first.get_attribute("value")
-    refused = page.request.post(f"{site.url}/console/approvals/{first}",
-                                form={"csrf": token, "decision": "approve"})
-    assert refused.status == 403 and sql.approval(store, first)["state"] == "waiting"
+    sender_cannot_approve(pages[sender], site.url, store, first)
     show_in_prefect_ui(browser, prefect_api, run_id)
-
-    deciding = browser.new_context(viewport={"width": 1280, "height": 900})
-    judge = deciding.new_page()
-    login(judge, site.url, approver)
-    judge.goto(f"{site.url}/console/approvals")
-    card = judge.locator(f"[data-approval={first}]")
-    assert card.locator("#recipient-count").inner_text() == str(n)
-    assert "FIRE: leave building E3 now." in card.locator("[data-channel-preview=sms]").inner_text()
-    shoot(judge, "approvals")
-    card.locator("textarea").fill("confirmed with the fire brigade")
-    card.locator("button[value=approve]").click()
-    judge.wait_for_url(re.compile(r".*notice=ACCEPT"))
-    wait_until(lambda: gateway.stats()["received"] == n, timeout=180, message="the alert")
-    approval = sql.approval(store, first)
-    assert approval["state"] == "approved" and approval["decided_by"] == approver
-    assert approval["comment"] == "confirmed with the fire brigade"
-
-    own = browser.new_context().new_page()
-    login(own, site.url, admin)
-    second = compose_emergency(own, site.url, "FIRE: building E4 (test)")
-    paused(store, prefect_api, second)
-    own.goto(f"{site.url}/console/approvals")
-    mine = own.locator(f"[data-approval={second}]")
-    assert mine.locator(".own").count() == 1 and mine.locator("button").count() == 0
-    token = own.locator("input[name=csrf]").first.get_attribute("value")
-    assert own.request.post(f"{site.url}/console/approvals/{second}",
-                            form={"csrf": token, "decision": "approve"}).status == 403
-    judge.goto(f"{site.url}/console/approvals")
-    card = judge.locator(f"[data-approval={second}]")
-    card.locator("textarea").fill("not a drill day")
-    card.locator("button[value=reject]").click()
-    judge.wait_for_url(re.compile(r".*notice=ACCEPT"))
-    wait_until(lambda: sql.approval(store, second)["state"] == "rejected", timeout=60,
-               message="the rejection to be recorded")
-    judge.goto(f"{site.url}/console/campaigns/{second}")
-    wait_until(lambda: judge.reload() or judge.locator("#campaign-status").inner_text().lower()
-               in ("cancelled", "已取消"), timeout=60, message="the campaign to be cancelled")
-    assert deliveries.counts(store, second) == {}
-    with store.read() as conn:
-        rows = conn.execute(select(AuditEntry.actor, AuditEntry.action, AuditEntry.outcome,
-                                   AuditEntry.detail).where(AuditEntry.target == second)).all()
-    assert (f"approver:{approver}", "campaign.rejected", "ok", "not a drill day") in rows
-    assert (f"staff:{admin}", "campaign.approve", "refused:own", None) in rows
+    approve_in_console(pages[approver], site.url, store, first, n, gateway)
+    own_refused_then_rejected(pages[admin], pages[approver], site.url, store, prefect_api,
+                              admin, approver)
     assert gateway.stats()["received"] == n  # nothing of the rejected one went out
-    for context in (asking, deciding):
-        context.close()
+    for page in pages.values():
+        page.context.close()

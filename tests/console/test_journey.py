@@ -48,6 +48,57 @@ def send(page: Any) -> str:
     return page.url.split("/campaigns/")[1].split("?")[0]
 
 
+def send_and_watch(page: Any, base: str, department: str, n: int) -> str:
+    """Compose with its preview, send, and watch the Overview's bar reach 100%."""
+    compose(page, base, "Lab safety briefing", department, ["email", "sms"])
+    assert page.locator(".error").count() == 0, page.locator(".error").all_inner_texts()
+    assert page.locator("#recipient-count").inner_text() == str(n)
+    sms = page.locator("[data-channel-preview=sms]")
+    assert "the briefing is on Friday in B-201" in sms.inner_text()
+    assert re.search(r"\d+ characters · 1 segments · (UCS-2|GSM-7)",
+                     sms.locator(".sms-length").inner_text())
+    assert "Lab safety briefing on Friday" in page.locator(
+        "[data-channel-preview=email]").inner_text()
+    shoot(page, "compose")
+    campaign = send(page)
+    page.goto(f"{base}/console/")
+    bar = page.locator(f"#progress-{campaign}")
+    bar.wait_for()
+    wait_until(lambda: bar.get_attribute("value") == "100", timeout=240,
+               message="the progress bar to reach 100%")
+    assert page.locator(f"#progress-label-{campaign}").inner_text().startswith(
+        f"100% ({2 * n} / {2 * n})")
+    shoot(page, "overview")
+    return campaign
+
+
+def open_trace(page: Any, base: str, recipient_id: str) -> None:
+    page.goto(f"{base}/console/deliveries?q={recipient_id}")
+    shoot(page, "deliveries")
+    page.locator("table a[href^='/console/deliveries/d_']").first.click()
+    page.wait_for_selector("#trace")
+    assert page.locator("#delivery-status").inner_text() == "sent"
+    assert "sent" in page.locator("#trace").inner_text()
+    shoot(page, "trace")
+
+
+def cancel_mid_way(page: Any, base: str, store, workers, department: str, n: int) -> None:  # type: ignore[no-untyped-def]
+    workers.stop_all()
+    workers.start(channels="sms")  # e-mail now waits in its queue: the campaign is mid-way
+    compose(page, base, "Lab safety briefing, again", department, ["email", "sms"])
+    second = send(page)
+    wait_until(lambda: deliveries.counts(store, second).get("sms", {}).get("sent") == n,
+               timeout=240, message="the SMS of the second campaign")
+    page.reload()
+    page.click("button.danger")
+    page.wait_for_url(re.compile(r".*notice=cancelled"))
+    assert page.locator("#campaign-status").inner_text().lower() in ("cancelled", "已取消")
+    assert page.locator("[data-skipped=email]").inner_text() == str(n)
+    assert page.locator("[data-open=email]").inner_text() == "0"
+    assert deliveries.counts(store, second) == {"email": {"skipped": n}, "sms": {"sent": n}}
+    shoot(page, "campaign")
+
+
 def test_compose_send_watch_trace_and_cancel(smtp_capture, sms_gateway, site, served, browser,  # type: ignore[no-untyped-def]
                                              make_staff, store, campus, workers) -> None:
     campus(240)
@@ -58,51 +109,9 @@ def test_compose_send_watch_trace_and_cancel(smtp_capture, sms_gateway, site, se
     page = context.new_page()
     page.on("dialog", lambda d: d.accept())
     login(page, site.url, make_staff("operator", name="Wang Li"))
-
-    compose(page, site.url, "Lab safety briefing", department, ["email", "sms"])
-    assert page.locator(".error").count() == 0, page.locator(".error").all_inner_texts()
-    assert page.locator("#recipient-count").inner_text() == str(len(ids))
-    sms = page.locator("[data-channel-preview=sms]")
-    assert "the briefing is on Friday in B-201" in sms.inner_text()
-    assert re.search(r"\d+ characters · 1 segments · UCS-2|\d+ characters · 1 segments · GSM-7",
-                     sms.locator(".sms-length").inner_text())
-    assert "Lab safety briefing on Friday" in page.locator(
-        "[data-channel-preview=email]").inner_text()
-    shoot(page, "compose")
-    first = send(page)
-
-    page.goto(f"{site.url}/console/")
-    bar = page.locator(f"#progress-{first}")
-    bar.wait_for()
-    wait_until(lambda: bar.get_attribute("value") == "100", timeout=240,
-               message="the progress bar to reach 100%")
-    assert page.locator(f"#progress-label-{first}").inner_text().startswith(
-        f"100% ({2 * len(ids)} / {2 * len(ids)})")
-    shoot(page, "overview")
-
-    page.goto(f"{site.url}/console/deliveries?q={ids[0]}")
-    shoot(page, "deliveries")
-    page.locator("table a[href^='/console/deliveries/d_']").first.click()
-    page.wait_for_selector("#trace")
-    assert page.locator("#delivery-status").inner_text() == "sent"
-    assert "sent" in page.locator("#trace").inner_text()
-    shoot(page, "trace")
-
-    workers.stop_all()
-    workers.start(channels="sms")  # e-mail now waits in its queue: the campaign is mid-way
-    compose(page, site.url, "Lab safety briefing, again", department, ["email", "sms"])
-    second = send(page)
-    wait_until(lambda: deliveries.counts(store, second).get("sms", {}).get("sent") == len(ids),
-               timeout=240, message="the SMS of the second campaign")
-    page.reload()
-    page.click("button.danger")
-    page.wait_for_url(re.compile(r".*notice=cancelled"))
-    assert page.locator("#campaign-status").inner_text().lower() in ("cancelled", "已取消")
-    assert page.locator("[data-skipped=email]").inner_text() == str(len(ids))
-    assert page.locator("[data-open=email]").inner_text() == "0"
-    assert deliveries.counts(store, second)["email"] == {"skipped": len(ids)}
-    assert deliveries.counts(store, second)["sms"] == {"sent": len(ids)}
-    shoot(page, "campaign")
+    send_and_watch(page, site.url, department, len(ids))
+    open_trace(page, site.url, ids[0])
+    cancel_mid_way(page, site.url, store, workers, department, len(ids))
     for name, path, _permission in PAGES:  # the rest of the console, for docs/console/
         if name not in ("overview", "compose", "deliveries"):
             page.goto(site.url + path)
