@@ -50,7 +50,7 @@ ZH: dict[str, str] = {
     "Back to the overview": "返回概览", "Saved.": "已保存。", "Refused": "已拒绝",
     "Approved by": "批准人", "Rejected by": "驳回人", "waiting": "等待中",
     "running": "发送中", "completed": "已完成", "cancelled": "已取消", "failed": "失败",
-    "Progress": "进度", "Saved to the audit log.": "已记入审计日志。",
+    "Progress": "进度", "None ticked: the category's routing rule.": "不勾选：按类别的路由规则。", "Saved to the audit log.": "已记入审计日志。",
 }
 
 

@@ -2,7 +2,8 @@
 ``clarion serve``, RabbitMQ, workers, capture SMTP and SMS): sign in, compose a notice to a
 department with its preview, send it, watch the Overview's progress bar reach 100%, open a
 recipient's trace, and cancel a second campaign mid-way — its pending deliveries end
-skipped.  With CLARION_CONSOLE_SCREENSHOTS=docs/console it also saves each page's picture."""
+skipped; and schedule a third for a time (a Scheduled flow run).  With
+CLARION_CONSOLE_SCREENSHOTS=docs/console it also saves each page's picture."""
 
 from __future__ import annotations
 
@@ -99,8 +100,23 @@ def cancel_mid_way(page: Any, base: str, store, workers, department: str, n: int
     shoot(page, "campaign")
 
 
+def schedule_for_tomorrow(page: Any, base: str, prefect_api: str, department: str) -> None:
+    """A campaign scheduled for a time is a Scheduled run of the same deployment."""
+    import httpx
+    compose(page, base, "Lab safety briefing, tomorrow", department, ["email"])
+    page.fill("#schedule", "2099-01-05T08:30")
+    campaign = send(page)
+    run_id = page.locator("a[href*='/runs/flow-run/']").inner_text()
+    run = httpx.get(f"{prefect_api}/flow_runs/{run_id}", timeout=5).json()
+    assert run["state"]["type"] == "SCHEDULED", run["state"]
+    assert run["expected_start_time"].startswith("2099-01-05T00:30")  # 08:30 Asia/Shanghai
+    assert run["parameters"]["request"]["name"] == "Lab safety briefing, tomorrow"
+    assert campaign.startswith("c_")
+
+
 def test_compose_send_watch_trace_and_cancel(smtp_capture, sms_gateway, site, served, browser,  # type: ignore[no-untyped-def]
-                                             make_staff, store, campus, workers) -> None:
+                                             make_staff, store, campus, workers,
+                                             prefect_api) -> None:
     campus(240)
     sms_gateway()
     workers.start()
@@ -112,6 +128,7 @@ def test_compose_send_watch_trace_and_cancel(smtp_capture, sms_gateway, site, se
     send_and_watch(page, site.url, department, len(ids))
     open_trace(page, site.url, ids[0])
     cancel_mid_way(page, site.url, store, workers, department, len(ids))
+    schedule_for_tomorrow(page, site.url, prefect_api, department)
     for name, path, _permission in PAGES:  # the rest of the console, for docs/console/
         if name not in ("overview", "compose", "deliveries"):
             page.goto(site.url + path)

@@ -64,7 +64,8 @@ def _options(ctx: Ctx) -> dict[str, Any]:
 
 def _form_page(ctx: Ctx, status: int = 200, **values: Any) -> Response:
     form = ctx.form or {"nonce": secrets.token_urlsafe(12), "content_mode": "inline"}
-    return render(ctx, "compose.html", status, f=form, **_options(ctx), **values)
+    return render(ctx, "compose.html", status, f=form, zone=ctx.state.settings.default_timezone,
+                  **_options(ctx), **values)
 
 
 @page(router, "GET", "/compose", "campaigns.send")
