@@ -36,10 +36,9 @@ PY = sys.executable
 def serve_watchers(db_url: str, watchers: int) -> None:
     """The sidecar: the app on ``db_url`` and ``watchers`` SSE streams, until SIGTERM."""
     import httpx
-    import uvicorn
 
     sys.path.insert(0, str(REPO))
-    from tests.api.conftest import LiveServer  # noqa: F401 - same uvicorn-in-a-thread
+    from tests.api.conftest import LiveServer  # uvicorn serving the app in a thread
     from clarion.api import create_app
     from clarion.console.accounts import create_staff, staff
     from clarion.console.sessions import COOKIE, open_session
@@ -70,7 +69,6 @@ def serve_watchers(db_url: str, watchers: int) -> None:
     while not stop.is_set():
         time.sleep(0.2)
     print(json.dumps({"events": sum(events), "watchers": watchers}), flush=True)
-    _ = uvicorn
 
 
 def sidecar_for(pid: int, watchers: int, log: Path) -> subprocess.Popen | None:
