@@ -51,7 +51,11 @@ def serve_watchers(db_url: str, watchers: int) -> None:
     member = staff(store, create_staff(store, f"watch{os.getpid()}@campus.example.edu",
                                        "x" * 12, "viewer", "bench"))
     token = open_session(store, ConsoleSettings(), member).token  # type: ignore[arg-type]
-    server = LiveServer(create_app(settings, ApiSettings()))
+    app = create_app(settings, ApiSettings())
+    server = LiveServer(app)
+
+    def server_reads() -> int:
+        return app.state.console.progress.reads
     events = [0] * watchers
     stop = threading.Event()
 
@@ -68,7 +72,10 @@ def serve_watchers(db_url: str, watchers: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     while not stop.is_set():
         time.sleep(0.2)
-    print(json.dumps({"events": sum(events), "watchers": watchers}), flush=True)
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"events": sum(events), "watchers": watchers, "reads": server_reads(),
+                      "cpu_s": round(usage.ru_utime + usage.ru_stime, 1)}), flush=True)
 
 
 def sidecar_for(pid: int, watchers: int, log: Path) -> subprocess.Popen | None:

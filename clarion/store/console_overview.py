@@ -37,9 +37,9 @@ def progress(store: Store, campaign_ids: Sequence[str]) -> dict[str, dict[str, i
     if not campaign_ids:
         return out
     with store.read() as conn:
-        rows = conn.execute(select(D.c.campaign_id, D.c.status, func.count())
-                            .where(D.c.campaign_id.in_(list(campaign_ids)))
-                            .group_by(D.c.campaign_id, D.c.status))
+        rows = conn.execute(select(D.c.campaign_id, D.c.status, func.count())  # index order:
+                            .where(D.c.campaign_id.in_(list(campaign_ids)))  # no sort
+                            .group_by(D.c.campaign_id, D.c.channel, D.c.status))
         for cid, status, n in rows:
             out[cid]["total"] += n
             out[cid]["done"] += n if status in FINAL else 0
@@ -63,7 +63,7 @@ def outcome_counts(store: Store, campaign_ids: Sequence[str]) -> dict[str, dict[
         rows = conn.execute(select(D.c.channel, D.c.status, func.count())
                             .where(D.c.campaign_id.in_(list(campaign_ids)),
                                    D.c.status.in_(SENT + (S.FAILED.value,)))
-                            .group_by(D.c.channel, D.c.status))
+                            .group_by(D.c.campaign_id, D.c.channel, D.c.status))
         for channel, status, n in rows:
             row = out.setdefault(channel, {"sent": 0, "failed": 0})
             row["failed" if status == S.FAILED.value else "sent"] += n
