@@ -1,7 +1,8 @@
 """Approval: a campaign with emergency priority, an audience above
 ``CLARION_APPROVAL_AUDIENCE_SIZE``, or from a sender whose role needs it, waits before its
 fan-out for an approver — through Prefect's own pause with a typed input, so it is
-approvable in the Prefect UI as in the console.  Unanswered within
+approvable in the Prefect UI as in the console (the person who asked may reject, i.e.
+withdraw, but not approve).  Unanswered within
 ``CLARION_APPROVAL_TIMEOUT_S`` it ends ``cancelled``.  The approver, the time and the
 comment go to the audit log; the person who asked cannot approve their own."""
 
@@ -96,11 +97,12 @@ async def await_approval(campaign_id: str, request: CampaignRequest) -> bool:
             await asyncio.to_thread(_decide, store, campaign_id, "timed_out", None,
                                     "no approver answered in time")
             return False
-        if _is_own(answer, earlier.get("requested_by")):
+        if answer.approve and _is_own(answer, earlier.get("requested_by")):  # withdrawing is fine
             log.warning("%s may not approve their own campaign %s", answer.approver, campaign_id)
             continue
         state = "approved" if answer.approve else "rejected"
         await asyncio.to_thread(_decide, store, campaign_id, state,
                                 answer.approver.strip() or "prefect-ui", answer.comment)
-        return answer.approve
+        cancelled = await asyncio.to_thread(campaigns.is_cancelled, store, campaign_id)
+        return answer.approve and not cancelled  # cancelled while it waited: nothing goes
     return False

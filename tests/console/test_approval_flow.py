@@ -91,3 +91,27 @@ def test_a_small_normal_campaign_needs_no_approval(console_env, prefect_api, sto
     request = sms_notice("no-approval")
     assert Background(request, timeout_s=120).join(180)["status"] == "completed"
     assert sql.approval(store, campaign_id(request)) is None
+
+
+def test_cancelled_while_waiting_sends_nothing_even_if_approved_and_the_asker_may_withdraw(  # type: ignore[no-untyped-def]
+        console_env, prefect_api, store, campus) -> None:
+    from clarion import campaigns
+    campus(10)
+    first, second = (sms_notice(k, priority="emergency") for k in ("cancel-waiting", "withdrawn"))
+    runs = [Background(r, timeout_s=120) for r in (first, second)]
+    ids = [campaign_id(r) for r in (first, second)]
+    sql.put_request(store, ids[1], "asker@campus.example.edu", False, 10)
+    run_ids = [waiting_run(store, cid) for cid in ids]
+    for run_id in run_ids:
+        wait_until(lambda: flow_run_state(prefect_api, run_id) == "Paused", timeout=30,
+                   message="the flow run to pause")
+    campaigns.cancel(store, ids[0], actor="staff:ops@campus.example.edu")
+    assert resume(run_ids[0], approve=True, approver="dean@campus.example.edu") == "ACCEPT"
+    assert resume(run_ids[1], approve=False, approver="asker@campus.example.edu",
+                  comment="sent by mistake") == "ACCEPT"
+    results = [run.join(120) for run in runs]
+    assert [r["status"] for r in results] == ["cancelled", "cancelled"]
+    assert deliveries.counts(store, ids[0]) == {} and deliveries.counts(store, ids[1]) == {}
+    assert sql.approval(store, ids[1])["state"] == "rejected"
+    assert ("approver:asker@campus.example.edu", "campaign.rejected",
+            "sent by mistake") in audit_of(store, ids[1])

@@ -66,6 +66,17 @@ def campaign_detail(ctx: Ctx) -> Response:
     return render(ctx, "campaign.html", notice=ctx.query("notice") or None, **found)
 
 
+def _end_the_wait(store: Store, campaign_id: str, by: str) -> None:
+    """A campaign cancelled while it waits for an approver: its paused run ends now."""
+    waiting = sql.approval(store, campaign_id)
+    if waiting and waiting["state"] == "waiting" and waiting["flow_run_id"]:
+        from anyio import from_thread
+
+        from .approvals import resume
+        from_thread.run(resume, waiting["flow_run_id"],
+                        {"approve": False, "approver": by, "comment": "cancelled"})
+
+
 @page(router, "POST", "/campaigns/{campaign_id}/cancel", "campaigns.cancel")
 def campaign_cancel(ctx: Ctx) -> Response:
     store, campaign_id = ctx.state.store, ctx.param("campaign_id")
@@ -76,4 +87,5 @@ def campaign_cancel(ctx: Ctx) -> Response:
     from ...api.audit import write
     write(store, audit.entry(ctx.staff.actor, "campaign.cancel", campaign_id, "ok",
                              f"{skipped} skipped"))
+    _end_the_wait(store, campaign_id, ctx.staff.email)
     return redirect(f"/console/campaigns/{campaign_id}?notice=cancelled")
