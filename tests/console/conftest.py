@@ -23,9 +23,14 @@ PASSWORD = "correct horse battery"
 SHOTS = os.environ.get("CLARION_CONSOLE_SCREENSHOTS")  # a folder: save a PNG of each page
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium (scripts/ensure-chromium.sh); under CI a missing one fails."""
+    """Debian's Chromium (scripts/ensure-chromium.sh); under CI a missing one fails.
+
+    One browser for the tests of this folder (a new context per test).  Playwright's sync API
+    keeps an event loop marked running in the main thread while it is started, so it is
+    stopped when this folder's tests end (the rest of the suite calls ``asyncio.run``) and
+    the tests here run their coroutines in a thread of their own (``in_thread``)."""
     need("Chromium", os.path.exists(CHROMIUM), "scripts/ensure-chromium.sh installs it")
     from playwright.sync_api import sync_playwright
     pw = sync_playwright().start()
@@ -69,6 +74,14 @@ def make_staff(store) -> Callable[..., str]:  # type: ignore[no-untyped-def]
         made.append(email)
         return email
     return make
+
+
+def in_thread(coroutine: Any) -> Any:
+    """``asyncio.run`` in a thread of its own (the main thread may hold Playwright's loop)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def login(page: Any, base: str, email: str, password: str = PASSWORD) -> None:

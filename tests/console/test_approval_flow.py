@@ -4,7 +4,6 @@ answer from the person who asked, and cancels the campaign when nobody answers i
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -17,6 +16,7 @@ from clarion.store.api_models import AuditEntry
 
 from ..conftest import wait_until
 from ..scenarios import Background, campaign_id, sms_notice
+from .conftest import in_thread
 
 
 def flow_run_state(api: str, run_id: str) -> str:
@@ -25,7 +25,7 @@ def flow_run_state(api: str, run_id: str) -> str:
 
 def resume(run_id: str, **answer: Any) -> str:
     from clarion.console.pages.approvals import resume as console_resume
-    return asyncio.run(console_resume(run_id, answer))
+    return in_thread(console_resume(run_id, answer))
 
 
 def waiting_run(store, cid: str) -> str:  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ from clarion import campaigns
 from clarion.store import deliveries
 
 from ..conftest import ROOT
+from .conftest import in_thread
 
 
 def register(store, key: str, n: int, sent: int) -> str:  # type: ignore[no-untyped-def]
@@ -53,7 +54,7 @@ def test_one_read_per_tick_serves_every_watcher(store) -> None:  # type: ignore[
         assert hub.task is None and not hub.watchers  # the reader stops with the last
         assert hub.reads <= 4, hub.reads  # 3 ticks for 8 watchers, not 24 reads
         return events
-    events = asyncio.run(watch_together())
+    events = in_thread(watch_together())
     first = events[0][0]
     assert first.startswith("event: progress\ndata: ") and first.endswith("\n\n")
     assert json.loads(first.split("data: ", 1)[1])[cid]["percent"] == 100
