@@ -672,7 +672,7 @@ class Bench:
 
             target = target_box[0] = make_target(args, procs, root, extra_env or {})
             env = {**self.base_env, "CLARION_DATA_DIR": str(root), "CLARION_DATABASE_URL": db_url,
-                   **target.env, "CLARION_BROKER_NAMESPACE": ns,
+                   **target.env, "CLARION_BROKER_NAMESPACE": ns, "CLARION_APPROVAL": "off",
                    **dict(args.env), **(extra_env or {})}
             metric_ports = []
             worker_pids = []

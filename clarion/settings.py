@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     unsubscribe_ttl_days: int = Field(60, ge=1, le=3650)
     release_batch: int = Field(5000, ge=1, le=100_000)  # deferred deliveries per release step
 
+    # approval (clarion/tasks/approval.py): emergencies, audiences above this size and senders
+    # whose role needs it wait for an approver; unanswered after the timeout: cancelled.
+    # off: nothing waits (drills, the demo, benchmarks)
+    approval: bool = True
+    approval_audience_size: int = Field(5000, ge=1)
+    approval_timeout_s: int = Field(24 * 3600, ge=1)
+    approval_poll_s: int = Field(5, ge=1)
+
     metrics_port: int | None = None
     grafana_url: str | None = None  # linked from each campaign's Prefect artifact
     log_json: bool = False

@@ -119,6 +119,7 @@ def clarion_env(tmp_path: Path, db_url: str, rabbitmq: str,
         "CLARION_BROKER_URL": rabbitmq,
         "CLARION_BROKER_NAMESPACE": namespace,
         "CLARION_RETRY_DELAYS": FAST_RETRIES,
+        "CLARION_APPROVAL": "off",  # tests/console turn it on
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -250,7 +251,8 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
-           "PREFECT_UI_API_URL": url, "DO_NOT_TRACK": "1"}  # the UI: for the browser tests
+           "PREFECT_UI_ENABLED": "true", "PREFECT_UI_API_URL": url,  # the UI: browser tests
+           "DO_NOT_TRACK": "1"}
     env.pop("PREFECT_API_URL", None)
     prefect = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
     log = open(home / "server.log", "w")
@@ -261,9 +263,12 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     os.environ["PREFECT_API_URL"] = url
     os.environ["PREFECT_HOME"] = str(home)
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from clarion.flows.results import ensure_result_storage
-    asyncio.run(ensure_result_storage(home / "results"))  # as `clarion up` does
+    with ThreadPoolExecutor(1) as pool:  # as `clarion up` does; in a thread of its own, for
+        # the browser tests' Playwright may hold a running loop in the main thread
+        pool.submit(asyncio.run, ensure_result_storage(home / "results")).result()
     yield url
     for k, v in old.items():
         if v is None:

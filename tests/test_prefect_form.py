@@ -132,7 +132,11 @@ def test_a_request_the_site_cannot_send_fails_its_run_with_the_reason_and_no_tra
     assert state()["type"] == "FAILED"
     assert state()["message"] == ("campaign refused: audience: the audience matches no "
                                   "recipients")
-    logs = httpx.post(f"{prefect_api}/logs/filter", timeout=10, json={
-        "logs": {"flow_run_id": {"any_": [run["id"]]}}}).json()
-    text = "\n".join(entry["message"] for entry in logs)
+
+    def run_log() -> str:  # the run's logs reach the server in batches, after its state
+        logs = httpx.post(f"{prefect_api}/logs/filter", timeout=10, json={
+            "logs": {"flow_run_id": {"any_": [run["id"]]}}}).json()
+        return "\n".join(entry["message"] for entry in logs)
+    wait_until(lambda: "campaign refused" in run_log(), timeout=30, message="the run's log")
+    text = run_log()
     assert "campaign refused: audience" in text and "Traceback" not in text, text

@@ -7,8 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from clarion.planning import config
-from clarion.store import (api_models, engagement_models, limit_models,  # noqa: F401
-                           policy_models)
+from clarion.store import (api_models, console_models, engagement_models,  # noqa: F401
+                           limit_models, policy_models)
 from clarion.store.models import Base
 
 

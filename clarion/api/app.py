@@ -38,6 +38,8 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
     for module in (campaigns, messages, deliveries, receipts, preferences, inbox, policy,
                    unsubscribe, ops):
         app.include_router(module.router)
+    from ..console import mount
+    mount(app, st)  # the staff console at /console
     app.add_middleware(BodyLimit, limit=api.api_max_body_bytes)
     app.add_middleware(Metrics)
     return app

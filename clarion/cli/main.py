@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from . import (api_cmd, apikey_cmd, campaign_cmd, dashboards_cmd, directory_cmd, models_cmd,
-               policy_cmd, stack_cmd, trace_cmd)
+               policy_cmd, stack_cmd, staff_cmd, trace_cmd)
 from .common import console, fail, read_json, settings_and_store
 
 app = typer.Typer(help="Clarion: campus notifications over every channel.",
@@ -26,6 +26,7 @@ app.add_typer(models_cmd.app, name="models")
 app.add_typer(policy_cmd.category_app, name="category")
 app.add_typer(policy_cmd.rules_app, name="rules")
 app.add_typer(policy_cmd.preferences_app, name="preferences")
+app.add_typer(staff_cmd.app, name="staff")
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 template_app = typer.Typer(help="Stored templates.", no_args_is_help=True)

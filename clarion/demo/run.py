@@ -65,7 +65,8 @@ def _capture_services(root: Path) -> tuple[list[Any], dict[str, str]]:
                                       str(root / "mail")], logged("ready "),
                      f"smtp://127.0.0.1:{smtp}")]
     env = {"CLARION_DATA_DIR": str(root), "CLARION_SMS_GATEWAY_URL": parts[0].url or "",
-           "CLARION_SMTP_URL": parts[1].url or "", "CLARION_BROKER_NAMESPACE": "clarion-demo"}
+           "CLARION_SMTP_URL": parts[1].url or "", "CLARION_BROKER_NAMESPACE": "clarion-demo",
+           "CLARION_APPROVAL": "off"}  # the demo's safety alert needs no approver
     return parts, env
 
 

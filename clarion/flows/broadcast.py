@@ -16,6 +16,7 @@ from prefect import flow
 from clarion import campaigns
 from clarion.domain import CampaignRequest
 from clarion.flows.form import CampaignForm
+from clarion.tasks.approval import await_approval
 from clarion.tasks.campaign import check_category, plan_segments, refused, register_campaign
 from clarion.tasks.common import context
 from clarion.tasks import summary
@@ -44,6 +45,8 @@ async def broadcast(request: CampaignForm, wait: bool = True,
     if "refused" in registered:
         return refused(registered["refused"])
     campaign_id = registered["campaign_id"]
+    if not await await_approval(campaign_id, request):  # rejected or timed out: cancelled
+        return campaigns.get(context()[1], campaign_id)
     segments = plan_segments(request)
     advice = check_category.submit(request, campaign_id)  # beside the fan-out, never before
     fanouts = [fan_out_segment(campaign_id, channel, lo, hi, covers)

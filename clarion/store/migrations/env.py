@@ -2,8 +2,8 @@
 
 from alembic import context
 
-from clarion.store import (api_models, engagement_models, limit_models,  # noqa: F401
-                           policy_models)  # their tables belong to Base too
+from clarion.store import (api_models, console_models, engagement_models,  # noqa: F401
+                           limit_models, policy_models)  # their tables belong to Base too
 from clarion.store.models import Base
 
 config = context.config
