@@ -135,7 +135,7 @@ def get(store: Store, campaign_id: str) -> dict[str, Any]:
             "api_key_id": row.api_key_id, "flow_run_id": row.flow_run_id,
             "route": row.route, "created_at": row.created_at.isoformat(),
             "finished_at": row.finished_at.isoformat() if row.finished_at else None}
-    info["channels"] = summarize(deliveries.counts(store, campaign_id))
+    info["channels"] = summarize(store.counts(campaign_id))
     info["decisions"] = deliveries.decisions(store, campaign_id=campaign_id)
     return info
 

@@ -43,7 +43,7 @@ from ..channels.base import (
 from ..channels.http_support import group_identical
 from ..channels.registry import channel_specs
 from ..settings import Settings
-from ..store import sqlite_bulk
+from ..store.sqlite import bulk as sqlite_bulk
 from ..store.db import Store
 from ..store.limit_models import RateBucket
 
