@@ -7,14 +7,24 @@ manner of kombu's transports); ``store_for(url)`` keeps one per URL per process.
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager, nullcontext
-from typing import Any, ContextManager, Iterator
+from typing import Any, Callable, ContextManager, Iterator
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from .common import CommonHotPath
 from .protocol import Write
+
+# (label, seconds waiting for the transaction, in its body, committing): for probes
+TransactionObserver = Callable[[str, float, float, float], None]
+_OBSERVERS: list[TransactionObserver] = []
+
+
+def observe_transactions(observer: TransactionObserver) -> None:
+    """Call ``observer`` after every transaction of this process (reads: label ``read``)."""
+    _OBSERVERS.append(observer)
 
 
 class Store(CommonHotPath):
@@ -52,22 +62,44 @@ class Store(CommonHotPath):
             yield session
 
     @contextmanager
-    def connect(self) -> Iterator[Any]:
+    def connect(self, label: str = "write") -> Iterator[Any]:
         """A write transaction."""
-        with self._write_turn(), self.engine.begin() as conn:
+        if not _OBSERVERS:
+            with self._write_turn(), self.engine.begin() as conn:
+                yield conn
+            return
+        with _observed(label) as mark, self._write_turn(), self.engine.begin() as conn:
+            mark()
             yield conn
+            mark()
 
     @contextmanager
     def read(self) -> Iterator[Any]:
         """A read-only snapshot (on SQLite it never takes, or waits for, the write lock)."""
-        with self.engine.connect().execution_options(clarion_read=True) as conn:
-            with conn.begin():
-                yield conn
+        with _observed("read") if _OBSERVERS else nullcontext(lambda: None) as mark:
+            with self.engine.connect().execution_options(clarion_read=True) as conn:
+                with conn.begin():
+                    mark()
+                    yield conn
+                    mark()
 
     def run(self, write: Write) -> Any:
         """A prepared write in a transaction of its own."""
         with self.connect() as conn:
             return write(conn)
+
+@contextmanager
+def _observed(label: str) -> Iterator[Callable[[], None]]:
+    """Times a transaction: ``mark()`` once it has begun and once its body is done; the
+    observers hear of it after the commit."""
+    marks = [time.perf_counter()]
+    yield lambda: marks.append(time.perf_counter())
+    marks.append(time.perf_counter())
+    if len(marks) == 4:
+        t0, t1, t2, t3 = marks
+        for observer in _OBSERVERS:
+            observer(label, t1 - t0, t2 - t1, t3 - t2)
+
 
 _STORES: dict[str, Store] = {}
 _ENGINES: dict[str, Engine] = {}

@@ -68,7 +68,7 @@ class GroupWriter:
                 return
             group, stop = [first], False
             try:
-                with self.store.connect() as conn:  # waits for the write lock …
+                with self.store.connect("worker") as conn:  # waits for the write lock …
                     stop = self._take_more(group)  # … while more work queued up
                     results = [op.fn(conn, *op.args) for op in group]
             except Exception as exc:  # noqa: BLE001 - a group is retried one by one
@@ -101,7 +101,7 @@ class GroupWriter:
 
     def _run_alone(self, op: _Pending) -> None:
         try:
-            with self.store.connect() as conn:
+            with self.store.connect("worker") as conn:
                 result = op.fn(conn, *op.args)
         except Exception as exc:  # noqa: BLE001 - handed to the caller
             self._settle(op, error=exc)
