@@ -177,6 +177,18 @@ class Sampler(threading.Thread):
         self.stop_event.set()
 
 
+def _policy_site(store: Any, csv_path: Path, scenario: str) -> dict[str, Any] | None:
+    """The notice's category made busy (bench/policy_site.py); an emergency has no policy."""
+    if scenario == "emergency":
+        return None
+    import csv
+
+    from policy_site import configure
+    with csv_path.open(encoding="utf-8") as fh:
+        people = [row["id"] for row in csv.DictReader(fh)]
+    return configure(store, json.loads(NOTICE.read_text())["category"], people)
+
+
 def _log_has(path: Path, text: str) -> int:
     try:
         return path.read_text(errors="replace").count(text)
@@ -318,7 +330,7 @@ class ProviderFakesTarget:
 
 
 EMERGENCY = {
-    "name": "Fire alarm", "category": "security", "priority": "emergency",
+    "name": "Fire alarm", "category": "emergency", "priority": "emergency",
     "audience": {"everyone": True}, "channels": ["sms", "wecom", "inbox"],
     "content": {
         "default": {"title": "Fire alarm in {{ building }}",
@@ -415,6 +427,7 @@ class Bench:
             report = import_csv(store, csv_path)
             result["import_seconds"] = round(time.time() - t, 2)
             result["imported"] = report.loaded
+            result["policy_site"] = _policy_site(store, csv_path, args.scenario)
 
             target = target_box[0] = (ProviderFakesTarget() if args.scenario == "emergency"
                                       else GatewayTarget(procs, root))

@@ -17,8 +17,9 @@ from . import content as content_mod
 from . import directory
 from .channels.registry import channel_specs
 from .domain import (FINAL_STATUSES, OPEN_STATUSES, CampaignRequest, CampaignStatus,
-                     DeliveryStatus, campaign_id_for)
+                     DeliveryStatus, Priority, campaign_id_for)
 from .errors import NotFound, Rejected
+from .planning.categorize import AUTO, Advice, advise
 from .planning.notice import load_category, resolve_route
 from .planning.routing import Route
 from .settings import Settings
@@ -40,10 +41,28 @@ class CampaignNotFound(NotFound):
 
 @dataclass
 class Prepared:
-    request: CampaignRequest
+    request: CampaignRequest  # with its category chosen, if it said "auto"
     compiled: Any  # content.CompiledContent
     audience_size: int
     route: Route
+    advice: Advice | None = None  # how the category was suggested
+
+
+def with_category(store: Store, request: Any) -> tuple[Any, Advice | None]:
+    """The request with a category: its own, or the model's suggestion for "auto"."""
+    if request.category != AUTO:
+        return request, None
+    advice = advise(store, AUTO, variants_of(store, request))
+    return request.model_copy(update={"category": advice.category}), advice
+
+
+def flag(store: Store, request: Any) -> Advice | None:
+    """For the sender: does the text read more critical than its category? (Never changes
+    it; an emergency has nothing above it.)"""
+    if request.priority is Priority.EMERGENCY or request.category == AUTO:
+        return None
+    advice = advise(store, request.category, variants_of(store, request))
+    return advice if advice.flag else None
 
 
 def variants_of(store: Store, request: Any) -> dict[str, dict[str, Any]]:
@@ -73,6 +92,7 @@ def route_of(store: Store, settings: Settings, request: CampaignRequest) -> Rout
 
 def prepare(store: Store, settings: Settings, request: CampaignRequest) -> Prepared:
     """Everything that can be checked before a single delivery exists."""
+    request, advice = with_category(store, request)
     route = route_of(store, settings, request)
     compiled = compile_for(store, settings, request, route.channels)
     size = directory.count_audience(store, request.audience)
@@ -83,7 +103,7 @@ def prepare(store: Store, settings: Settings, request: CampaignRequest) -> Prepa
         compiled.check(request.variables, sample)
     except content_mod.ContentError as exc:
         raise CampaignRejected(exc.field, exc.message) from exc
-    return Prepared(request, compiled, size, route)
+    return Prepared(request, compiled, size, route, advice)
 
 
 def register(store: Store, request: CampaignRequest, route: Route,
@@ -105,6 +125,12 @@ def register(store: Store, request: CampaignRequest, route: Route,
                        status=CampaignStatus.RUNNING.value, flow_run_id=flow_run_id,
                        api_key_id=api_key_id))
     return cid, True
+
+
+def note_advice(store: Store, campaign_id: str, advice: Advice) -> None:
+    with store.session() as s:
+        s.execute(update(Campaign).where(Campaign.id == campaign_id)
+                  .values(advice=advice.as_dict()))
 
 
 def _row(store: Store, campaign_id: str) -> Any:
@@ -133,7 +159,8 @@ def get(store: Store, campaign_id: str) -> dict[str, Any]:
     info = {"campaign_id": row.id, "name": row.name, "status": row.status,
             "category": row.category, "priority": row.priority, "source": row.source,
             "api_key_id": row.api_key_id, "flow_run_id": row.flow_run_id,
-            "route": row.route, "created_at": row.created_at.isoformat(),
+            "route": row.route, "advice": row.advice,
+            "created_at": row.created_at.isoformat(),
             "finished_at": row.finished_at.isoformat() if row.finished_at else None}
     info["channels"] = summarize(store.counts(campaign_id))
     info["decisions"] = deliveries.decisions(store, campaign_id=campaign_id)

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
 
     # delivery policy (clarion/planning): on by default; off: only addresses are checked
     policy: bool = True
+    predictions: bool = True  # per-person channel order and send time (clarion/intelligence)
     default_timezone: str = "Asia/Shanghai"  # of people whose directory row names none
     public_url: str = "http://127.0.0.1:8000"  # where people reach the API (unsubscribe links)
     link_secret: SecretStr = SecretStr("clarion-dev-link-secret")  # set it in production

@@ -146,6 +146,7 @@ def plan(store: Store, settings: Settings, request: MessageRequest, source: str 
          reach: Reach | None = None) -> Plan:
     """Check everything that can fail before a row exists — the category, the route, the
     caller's reach of channels and people — and only then render the content once."""
+    request, _advice = campaigns.with_category(store, request)  # "auto": suggested
     category = load_category(store, request.category)
     route = resolve_route(store, settings, request.category, source, request.channels,
                           request.priority)

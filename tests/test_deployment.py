@@ -68,3 +68,35 @@ def test_campaign_started_through_the_deployment_rest_api(prefect_api, served, s
     assert all_final(store, campaign_id(request))
     stats = gateway.stats()
     assert stats["received"] == stats["distinct_ids"] == n
+
+
+def test_the_release_flow_is_served_on_a_short_schedule_and_sends_what_is_due(
+        prefect_api, served, store, campus, sms_gateway, workers):
+    """``clarion serve`` serves release-deferred every minute (and digests hourly); a run
+    of it publishes a delivery whose quiet hours are over."""
+    from datetime import datetime, timedelta, timezone
+
+    from clarion.store import deliveries
+    campus(5)
+    gateway = sms_gateway()
+    workers.start(channels="sms")
+    wait_until(lambda: httpx.get(f"{prefect_api}/deployments/name/release-deferred/"
+                                 "release-deferred", timeout=5).status_code == 200,
+               timeout=60, message="the release-deferred deployment to be served")
+    deployment = httpx.get(f"{prefect_api}/deployments/name/release-deferred/release-deferred",
+                           timeout=5).json()
+    [schedule] = deployment["schedules"]
+    assert schedule["schedule"]["interval"] == 60 and schedule["active"]
+    digests = httpx.get(f"{prefect_api}/deployments/name/digests/digests", timeout=5).json()
+    assert digests["schedules"][0]["schedule"]["cron"] == "5 * * * *"
+    due = datetime.now(timezone.utc) - timedelta(minutes=1)
+    deliveries.insert_new(store, [{
+        "id": "d_waited_for_morning", "campaign_id": None, "message_id": "m_overnight",
+        "recipient_id": "S000001", "channel": "sms", "address": "+8613900000001",
+        "content": {"text": "good morning"}, "category": "general", "priority": "normal",
+        "source": "test", "status": "deferred", "code": "quiet_hours",
+        "reason": "quiet hours", "release_at": due}], "test")
+    _create_run(prefect_api, deployment["id"], {"parameters": {}})
+    wait_until(lambda: gateway.stats()["received"] == 1, timeout=60,
+               message="the deferred SMS sent by the served release flow")
+    assert [r["text"] for r in gateway.records()] == ["good morning"]

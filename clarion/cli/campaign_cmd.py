@@ -37,10 +37,13 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
     warm.start()                                               # overlap it with the checks
     request = load_request(request_file)
     settings, store = settings_and_store()
-    try:
-        campaigns.prepare(store, settings, request)  # refuse bad input before anything exists
+    try:  # refuse bad input before anything exists; "auto": the category suggested now
+        prepared = campaigns.prepare(store, settings, request)
     except campaigns.CampaignRejected as exc:
         fail(f"campaign refused: {exc.field}: {exc.message}")
+    request = prepared.request
+    if prepared.advice is not None:
+        console.print(f"category {request.category} (suggested: {prepared.advice.reason})")
     outcome = _run_flow_in_background(request, wait, timeout)
     campaign_id = _await_campaign_id(store, request, outcome)
     if wait:

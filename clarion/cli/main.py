@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from . import (api_cmd, apikey_cmd, campaign_cmd, dashboards_cmd, directory_cmd, policy_cmd,
-               trace_cmd)
+from . import (api_cmd, apikey_cmd, campaign_cmd, dashboards_cmd, directory_cmd, models_cmd,
+               policy_cmd, trace_cmd)
 from .common import console, fail, read_json, settings_and_store
 
 app = typer.Typer(help="Clarion: campus notifications over every channel.",
@@ -19,6 +19,7 @@ app.add_typer(apikey_cmd.app, name="apikey")
 app.command("api")(api_cmd.api)
 app.add_typer(directory_cmd.app, name="directory")
 app.add_typer(dashboards_cmd.app, name="dashboards")
+app.add_typer(models_cmd.app, name="models")
 app.add_typer(policy_cmd.category_app, name="category")
 app.add_typer(policy_cmd.rules_app, name="rules")
 app.add_typer(policy_cmd.preferences_app, name="preferences")

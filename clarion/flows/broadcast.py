@@ -15,7 +15,7 @@ from prefect import flow
 
 from clarion import campaigns
 from clarion.domain import CampaignRequest
-from clarion.tasks.campaign import plan_segments, register_campaign
+from clarion.tasks.campaign import check_category, plan_segments, register_campaign
 from clarion.tasks.common import context
 from clarion.tasks.completion import await_completion, report_results
 from clarion.tasks.fanout import fan_out_segment
@@ -39,9 +39,11 @@ async def broadcast(request: CampaignRequest, wait: bool = True,
     registered = register_campaign(request)
     campaign_id = registered["campaign_id"]
     segments = plan_segments(request)
+    advice = check_category.submit(request, campaign_id)  # beside the fan-out, never before
     fanouts = [fan_out_segment(campaign_id, channel, lo, hi)
                for channel in registered["channels"] for lo, hi in segments]
     await asyncio.gather(*fanouts)
+    advice.wait()
     if not wait:
         return {"campaign_id": campaign_id, "status": "running", "channels": {}}
     counts = await await_completion(campaign_id, timeout_s)

@@ -6,6 +6,7 @@ from prefect import serve
 from prefect.deployments.runner import EntrypointType
 
 from clarion.flows.broadcast import broadcast
+from clarion.flows.learning import retrain_models
 from clarion.flows.waiting import digests, release_deferred
 
 RELEASE_EVERY_S = 60
@@ -26,6 +27,11 @@ def deployments():  # type: ignore[no-untyped-def]
             name="digests", tags=["clarion"], cron="5 * * * *", concurrency_limit=1,
             entrypoint_type=module,
             description="Send each digest category's collected deliveries, one per person."),
+        retrain_models.to_deployment(
+            name="retrain-models", tags=["clarion"], cron="30 3 * * 0", concurrency_limit=1,
+            entrypoint_type=module,
+            description="Retrain the category model from the site's notices (promoted only "
+                        "if at least as good) and learn each person's profile."),
     ]
 
 

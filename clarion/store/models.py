@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint, text)
+                        Text, UniqueConstraint, text, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -35,6 +35,7 @@ class Recipient(Base):
     roles: Mapped[str] = mapped_column(String(500), default="")  # ";"-joined, for display
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # other contact points
     active: Mapped[bool] = mapped_column(default=True)
+    profiling: Mapped[bool] = mapped_column(default=True, server_default=true())  # opted in
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -70,6 +71,7 @@ class Campaign(Base):
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     api_key_id: Mapped[str | None] = mapped_column(String(40))  # who started it, via the API
     route: Mapped[dict[str, Any] | None] = mapped_column()  # {"channels", "mode", "rule"}
+    advice: Mapped[dict[str, Any] | None] = mapped_column()  # on its category (a flag)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
 

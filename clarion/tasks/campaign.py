@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.runtime import flow_run
 
 from clarion import campaigns, directory
@@ -19,10 +19,31 @@ def register_campaign(request: CampaignRequest) -> dict[str, Any]:
     at its first registration)."""
     settings, store = context()
     prepared = campaigns.prepare(store, settings, request)
-    campaign_id, _created = campaigns.register(store, request, prepared.route,
+    campaign_id, _created = campaigns.register(store, prepared.request, prepared.route,
                                                flow_run_id=str(flow_run.id or ""))
+    if prepared.advice is not None:
+        campaigns.note_advice(store, campaign_id, prepared.advice)
+        get_run_logger().info("category %s suggested: %s", prepared.advice.category,
+                              prepared.advice.reason)
     _request, route = campaigns.load(store, campaign_id)
     return {"campaign_id": campaign_id, "channels": list(route.channels), "mode": route.mode}
+
+
+@task(name="check-category")
+def check_category(request: CampaignRequest, campaign_id: str) -> str | None:
+    """Does the text read more critical than its category?  Said to the sender (the flow
+    run's log, the campaign, its artifact), never changed; runs beside the fan-out."""
+    _settings, store = context()
+    try:
+        advice = campaigns.flag(store, request)
+    except Exception as exc:  # noqa: BLE001 - advice must never stop a campaign
+        get_run_logger().warning("category check skipped: %s", type(exc).__name__)
+        return None
+    if advice is None:
+        return None
+    campaigns.note_advice(store, campaign_id, advice)
+    get_run_logger().warning("category: %s", advice.flag)
+    return advice.flag
 
 
 @task(name="plan-segments", retries=2, retry_delay_seconds=2,

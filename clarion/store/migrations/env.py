@@ -2,7 +2,8 @@
 
 from alembic import context
 
-from clarion.store import api_models, limit_models, policy_models  # noqa: F401 - Base tables
+from clarion.store import (api_models, engagement_models, limit_models,  # noqa: F401
+                           policy_models)  # their tables belong to Base too
 from clarion.store.models import Base
 
 config = context.config
