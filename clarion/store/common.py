@@ -8,13 +8,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, or_, select, update
+import time
+
+from sqlalchemy import case, delete, func, insert, or_, select, update
 
 from ..domain import DeliveryStatus as S
+from .limit_models import RateBucket
 from .models import Delivery, DeliveryEvent
 from .policy_models import Preference
 
 D, E, P = Delivery.__table__, DeliveryEvent.__table__, Preference.__table__
+BUCKETS = RateBucket.__table__
 COUNTED_OUT = ("skipped", "failed")  # what never reached the person
 EXISTING_COLUMNS = (D.c.id, D.c.recipient_id, D.c.address, D.c.content, D.c.status,
                     D.c.channel, D.c.category, D.c.priority, D.c.campaign_id)
@@ -135,3 +139,11 @@ class CommonHotPath:
                         _not_this_notice(campaign_id, message_id)))
         with self.read() as conn:  # type: ignore[attr-defined]
             return {(r.recipient_id, r.channel) for r in conn.execute(query)}
+
+    # --- rate-limit buckets -----------------------------------------------------------------
+
+    def clock(self, conn: Any) -> float:
+        return time.time()
+
+    def purge_buckets(self, conn: Any, idle_before: float) -> None:
+        conn.execute(delete(BUCKETS).where(BUCKETS.c.updated_at < idle_before))

@@ -90,6 +90,18 @@ class HotPath(Protocol):
                          campaign_id: str | None, message_id: str | None
                          ) -> set[tuple[str, str]]: ...
 
+    # --- rate-limit buckets shared by every worker (inside the caller's transaction) ---------
+    def clock(self, conn: Any) -> float:
+        """Now, in epoch seconds, as every worker sees it (PostgreSQL: the database's)."""
+
+    def bucket_rows(self, conn: Any, fulls: dict[str, float], now: float
+                    ) -> list[tuple[str, float, float]]:
+        """(key, tokens, updated_at) of the stored buckets among ``fulls`` (key → a new
+        bucket's tokens), locked until the transaction ends."""
+
+    def save_buckets(self, conn: Any, levels: dict[str, float], now: float) -> None: ...
+    def purge_buckets(self, conn: Any, idle_before: float) -> None: ...
+
     # --- a worker's writes ----------------------------------------------------------------
     def writer(self) -> Writer:
         """SQLite: one thread committing what queued up together; PostgreSQL: a pool."""

@@ -23,6 +23,12 @@ D, E, INBOX = shapes.D, shapes.E, shapes.INBOX
 _RECORD = ("UPDATE deliveries SET status = ?, code = ?, reason = ?, "
            "provider_message_id = ?, duration_ms = ?, updated_at = ? WHERE id = ?")
 _REFUND = "UPDATE deliveries SET attempts = attempts - 1 WHERE id IN ({})"
+# the write lock is held meanwhile, for every worker: SQLite's own executemany on plain
+# tuples, no SQLAlchemy work per row (a batch of 1,000 WeCom members is 2,000 buckets)
+_BUCKETS_READ = "SELECT key, tokens, updated_at FROM rate_buckets WHERE key IN ({})"
+_BUCKETS_WRITE = ("INSERT INTO rate_buckets (key, tokens, updated_at) VALUES (?, ?, ?) "
+                  "ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, "
+                  "updated_at = excluded.updated_at")
 
 
 def _queue_wanted() -> bool:
@@ -117,6 +123,17 @@ class SqliteStore(Store):
                             shapes.EVENT_COLUMNS)(conn)
             return done
         return write
+
+    # --- rate-limit buckets (BEGIN IMMEDIATE has locked the database already) -------------
+
+    def bucket_rows(self, conn: Any, fulls: dict[str, float], now: float
+                    ) -> list[tuple[str, float, float]]:
+        keys = sorted(fulls)
+        return [tuple(row) for part in bulk.in_parts(keys) for row in conn.exec_driver_sql(
+            _BUCKETS_READ.format(bulk.marks(len(part))), tuple(part))]
+
+    def save_buckets(self, conn: Any, levels: dict[str, float], now: float) -> None:
+        conn.exec_driver_sql(_BUCKETS_WRITE, [(k, t, now) for k, t in sorted(levels.items())])
 
 
 def _take(conn: Any, ids: Sequence[str], redelivered: Sequence[str], values: dict[str, Any]
