@@ -20,8 +20,10 @@ from .domain import (FINAL_STATUSES, OPEN_STATUSES, CampaignRequest, CampaignSta
                      DeliveryStatus, Priority, campaign_id_for)
 from .errors import NotFound, Rejected
 from .planning.categorize import AUTO, Advice, advise
-from .planning.notice import load_category, resolve_route
+from .planning import clock
+from .planning.notice import load_category, notice_for, resolve_route, row_maker
 from .planning.routing import Route
+from .planning.short_text import with_short_texts
 from .settings import Settings
 from .store import deliveries
 from .store.db import Store
@@ -76,12 +78,52 @@ def variants_of(store: Store, request: Any) -> dict[str, dict[str, Any]]:
 
 def compile_for(store: Store, settings: Settings, request: Any,
                 channels: list[str] | tuple[str, ...]) -> content_mod.CompiledContent:
+    """The content for each channel; a short channel without a text of its own gets a
+    summary of the body (clarion.planning.short_text)."""
     specs = channel_specs(settings)
     kinds = {c: specs[c]["type"] for c in channels}
+    variants, _derived = with_short_texts(variants_of(store, request), list(channels), specs,
+                                          _sms_reserve(store, request))
     try:
-        return content_mod.compile_content(variants_of(store, request), list(channels), kinds)
+        return content_mod.compile_content(variants, list(channels), kinds)
     except content_mod.ContentError as exc:
         raise CampaignRejected(exc.field, exc.message) from exc
+
+
+def _sms_reserve(store: Store, request: Any) -> int:
+    """Room an SMS keeps for its category's opt-out hint (added to the text by planning)."""
+    if request.category == AUTO or request.priority is not Priority.NORMAL:
+        return 0
+    footer = load_category(store, request.category).sms_footer
+    return len(footer) + 1 if footer else 0
+
+
+def preview(store: Store, settings: Settings, request: CampaignRequest
+            ) -> dict[str, dict[str, Any]]:
+    """What each channel would send a sample recipient of the audience: its fields, whether
+    its text was derived (a summary), and for SMS the length and segments."""
+    from .intelligence.summarize.sms import segment_limit, sms_length
+    prepared = prepare(store, settings, request)
+    req, specs = prepared.request, channel_specs(settings)
+    _variants, derived = with_short_texts(variants_of(store, req), list(prepared.route.channels),
+                                          specs, _sms_reserve(store, req))
+    sample = directory.sample_recipient(store, req.audience) or {}
+    notice = notice_for(settings, load_category(store, req.category), req.priority,
+                        prepared.route, variants_of(store, req), req.variables)
+    maker = row_maker(settings, notice, lambda ch, p: prepared.compiled.render(
+        ch, p, req.variables), req.source, clock.now())
+    out = {}
+    for channel in prepared.route.channels:
+        fields = maker.content(channel, sample)  # as sent: with the link or opt-out hint
+        item: dict[str, Any] = {"fields": fields, "derived": channel in derived}
+        if specs[channel]["type"] in content_mod.SMS_KINDS:
+            text, limit = fields.get("text", ""), segment_limit(fields.get("text", ""))
+            length = sms_length(text)
+            part = limit - (7 if limit == 160 else 3)  # a concatenated SMS's header
+            item["sms"] = {"length": length,
+                           "segments": 1 if length <= limit else -(-length // part)}
+        out[channel] = item
+    return out
 
 
 def route_of(store: Store, settings: Settings, request: CampaignRequest) -> Route:

@@ -29,3 +29,45 @@ def test_the_seeded_categories_keep_quiet_hours_except_critical_ones(db_url) -> 
     assert all(c.quiet_hours == "22:00-07:30" for c in cats.values() if not c.critical)
     assert all(c.quiet_hours is None for c in cats.values() if c.critical)
     assert cats["campus"].cap_per_day == 3 and cats["campus"].sms_footer
+
+
+def test_upgrading_a_database_with_data_keeps_it(db_url, tmp_path) -> None:
+    """From the schema before policy (0004), with people, their roles, a campaign and its
+    deliveries, to the newest: nothing is lost (a table copied and re-created would cascade
+    into recipient_roles), and the new columns have their defaults."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from clarion.store.db import make_engine
+    from clarion.store.migrate import alembic_config
+    engine = make_engine(db_url)
+    cfg = alembic_config(engine)
+    command.upgrade(cfg, "0004")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO recipients (id, name, roles, attributes, active, "
+                             "updated_at) VALUES ('S1', 'Ann', 'student', '{}', true, "
+                             "CURRENT_TIMESTAMP)"))
+        conn.execute(sa.text("INSERT INTO recipient_roles VALUES ('S1', 'student')"))
+        conn.execute(sa.text("INSERT INTO campaigns (id, key, name, category, priority, "
+                             "source, request, status, created_at) VALUES ('c1', 'k', 'n', "
+                             "'campus', 'normal', 'cli', '{}', 'completed', "
+                             "CURRENT_TIMESTAMP)"))
+        conn.execute(sa.text("INSERT INTO deliveries (id, campaign_id, recipient_id, channel, "
+                             "content, category, priority, source, status, attempts, "
+                             "created_at, updated_at) VALUES ('d1', 'c1', 'S1', 'sms', '{}', "
+                             "'campus', 'normal', 'cli', 'sent', 1, CURRENT_TIMESTAMP, "
+                             "CURRENT_TIMESTAMP)"))
+    command.upgrade(cfg, "0005")
+    with engine.begin() as conn:  # a rule that points at a category (a foreign key)
+        conn.execute(sa.text("INSERT INTO routing_rules (category, source, channels, mode, "
+                             "updated_at, updated_by) VALUES ('campus', '*', '[\"sms\"]', "
+                             "'first', CURRENT_TIMESTAMP, 'test')"))
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM recipient_roles")).scalar() == 1
+        assert conn.execute(sa.text("SELECT profiling FROM recipients")).scalar() in (1, True)
+        assert conn.execute(sa.text("SELECT count(*) FROM routing_rules")).scalar() == 1
+        assert conn.execute(sa.text("SELECT status FROM deliveries")).scalar() == "sent"
+        assert conn.execute(sa.text("SELECT count(*) FROM categories WHERE send_time = "
+                                    "false")).scalar() == 9
+    engine.dispose()

@@ -31,7 +31,10 @@ def load_request(path: Path) -> CampaignRequest:
 def send(request_file: Path = typer.Option(..., "--request", help="JSON file holding a CampaignRequest"),
          wait: bool = typer.Option(False, "--wait", help="follow until every delivery is final"),
          as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
-         timeout: float = typer.Option(3600, help="seconds to wait at most")) -> None:
+         timeout: float = typer.Option(3600, help="seconds to wait at most"),
+         preview: bool = typer.Option(False, "--preview", help="show what each channel "
+                                      "would send a sample recipient, and send nothing")
+         ) -> None:
     """Check a campaign request, then run the broadcast flow for it."""
     warm = threading.Thread(target=_import_flow, daemon=True)  # Prefect's import is slow:
     warm.start()                                               # overlap it with the checks
@@ -44,6 +47,9 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
     request = prepared.request
     if prepared.advice is not None:
         console.print(f"category {request.category} (suggested: {prepared.advice.reason})")
+    if preview:
+        _print_preview(campaigns.preview(store, settings, request))
+        return
     outcome = _run_flow_in_background(request, wait, timeout)
     campaign_id = _await_campaign_id(store, request, outcome)
     if wait:
@@ -53,6 +59,17 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
         fail(f"the broadcast flow failed: {outcome['error']}", code=1)
     info = campaigns.get(store, campaign_id)
     _print_result(info, as_json)
+
+
+def _print_preview(channels: dict[str, dict[str, Any]]) -> None:
+    for channel, item in channels.items():
+        how = " (a summary of the body: no text of its own)" if item["derived"] else ""
+        sms = item.get("sms")
+        size = f" — {sms['length']} characters, {sms['segments']} SMS" if sms else ""
+        console.print(f"[bold]{channel}[/]{how}{size}")
+        for name, value in item["fields"].items():
+            if name != "unsubscribe_url" or value:
+                console.print(f"  {name}: {value}", highlight=False)
 
 
 def _import_flow() -> None:

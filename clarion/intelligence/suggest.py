@@ -106,15 +106,15 @@ def _resolve(model: Any) -> tuple[str | None, CategoryModel] | Refusal:
         return Refusal("no category model yet (`clarion models bootstrap` trains the first)")
 
 
-_site_model: Any = None
+_site_models: dict[Any, Any] = {}
 
 
 def site_model() -> Any:
-    """The CurrentModel of this site's data folder (created on first use)."""
-    global _site_model
-    if _site_model is None:
-        from ..settings import get_settings
+    """The CurrentModel of this site's data folder (one per folder, created on first use)."""
+    from ..settings import get_settings
+    data_dir = get_settings().data_dir.resolve()
+    if data_dir not in _site_models:
         from .registry import ModelRegistry
         from .serving import CurrentModel
-        _site_model = CurrentModel(ModelRegistry.for_data_dir(get_settings().data_dir))
-    return _site_model
+        _site_models[data_dir] = CurrentModel(ModelRegistry.for_data_dir(data_dir))
+    return _site_models[data_dir]

@@ -41,11 +41,8 @@ def test_models_list_shows_versions_and_the_one_in_use(data_dir, small_model):
 def test_models_suggest_flags_a_downgrade(data_dir, small_model):
     registry = ModelRegistry.for_data_dir(data_dir)
     registry.promote(registry.add(small_model, {}).name)
-    from clarion.intelligence import suggest as module
-    module._site_model = None  # the site's model is looked up again under this data folder
     result = CliRunner().invoke(app, ["models", "suggest", "--title", "紧急通知",
                                       "--body", "化学楼发生火情，请立即撤离，不要乘坐电梯。",
                                       "--sent-as", "campus"])
-    module._site_model = None
     assert result.exit_code == 0, result.output
     assert result.output.startswith("emergency") and "flag:" in result.output

@@ -49,10 +49,9 @@ def test_no_flag_for_a_routine_notice_or_unusable_text(small_model):
 
 
 def test_no_model_yet_is_an_answer(monkeypatch, tmp_path):
-    from clarion.intelligence import suggest as module
-    from clarion.intelligence.registry import ModelRegistry
-    from clarion.intelligence.serving import CurrentModel
-
-    monkeypatch.setattr(module, "_site_model", CurrentModel(ModelRegistry(tmp_path)))
+    from clarion.settings import get_settings
+    monkeypatch.setenv("CLARION_DATA_DIR", str(tmp_path))  # a site with no model
+    get_settings.cache_clear()
     result = suggest(*FIRE)
+    get_settings.cache_clear()
     assert result.category is None and "no category model" in result.reason

@@ -41,16 +41,13 @@ def upgrade() -> None:
         sa.Column('events', sa.Integer(), nullable=False),
         sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     )
-    with op.batch_alter_table('recipients') as batch:
-        batch.add_column(sa.Column('profiling', sa.Boolean(), nullable=False,
-                                   server_default=sa.true()))
-    with op.batch_alter_table('categories') as batch:
-        batch.add_column(sa.Column('send_time', sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
-        batch.add_column(sa.Column('track_links', sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
-    with op.batch_alter_table('campaigns') as batch:
-        batch.add_column(sa.Column('advice', sa.JSON(), nullable=True))
+    # plain ADD COLUMN (see 0005): no table is copied, dropped or re-created
+    op.add_column('recipients', sa.Column('profiling', sa.Boolean(), nullable=False,
+                                          server_default=sa.true()))
+    for name in ('send_time', 'track_links'):
+        op.add_column('categories', sa.Column(name, sa.Boolean(), nullable=False,
+                                              server_default=sa.false()))
+    op.add_column('campaigns', sa.Column('advice', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
