@@ -83,6 +83,11 @@ class Store(CommonHotPath):
                     yield conn
                     mark()
 
+    def insert(self, table: Any) -> Any:
+        """This database's ``INSERT`` of ``table``, with its ``ON CONFLICT`` clauses."""
+        from .dialects import insert_for
+        return insert_for(self.engine.dialect.name)(table)
+
     def run(self, write: Write) -> Any:
         """A prepared write in a transaction of its own."""
         with self.connect() as conn:

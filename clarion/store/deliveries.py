@@ -15,20 +15,14 @@ from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain import DeliveryStatus as S
 from .db import Store
+from .dialects import insert_ignore
 from .protocol import Claim, Outcome
 from .rows import CLAIMABLE, D, E, now
 
-__all__ = ["Claim", "Outcome", "now"]
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
-
-def insert_ignore(conn: Any, table: Any, **conflict: Any) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` into ``table`` in the connection's dialect."""
-    return _INSERTS[conn.dialect.name](table).on_conflict_do_nothing(**conflict)
+__all__ = ["Claim", "Outcome", "insert_ignore", "now"]
 
 
 def insert_new(store: Store, rows: Sequence[dict[str, Any]], actor: str) -> None:
