@@ -25,22 +25,27 @@ depends_on = None
 FILLFACTOR = 60
 
 
+# (new index, its columns, its predicate, the index it replaces, renamed to)
+REPLACED = (("ix_deliveries_campaign_channel", ["campaign_id", "channel"], None,
+             "ix_deliveries_campaign_status", None),
+            ("ix_deliveries_waiting_since", ["release_at"], "release_at IS NOT NULL",
+             "ix_deliveries_waiting", "ix_deliveries_waiting"))
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(f"ALTER TABLE deliveries SET (fillfactor = {FILLFACTOR})")
     with op.get_context().autocommit_block():  # without blocking writes, never unindexed
-        op.create_index('ix_deliveries_campaign_channel', 'deliveries',
-                        ['campaign_id', 'channel'], postgresql_concurrently=True,
-                        if_not_exists=True)
-        op.drop_index('ix_deliveries_campaign_status', table_name='deliveries',
-                      postgresql_concurrently=True, if_exists=True)
-        op.create_index('ix_deliveries_waiting_since', 'deliveries', ['release_at'],
-                        postgresql_where=sa.text("release_at IS NOT NULL"),
-                        postgresql_concurrently=True, if_not_exists=True)
-        op.drop_index('ix_deliveries_waiting', table_name='deliveries',
-                      postgresql_concurrently=True, if_exists=True)
-    op.execute("ALTER INDEX ix_deliveries_waiting_since RENAME TO ix_deliveries_waiting")
+        for new, columns, where, old, _rename in REPLACED:
+            op.create_index(new, 'deliveries', columns, postgresql_concurrently=True,
+                            postgresql_where=sa.text(where) if where else None,
+                            if_not_exists=True)
+            op.drop_index(old, table_name='deliveries', postgresql_concurrently=True,
+                          if_exists=True)
+    for new, *_rest, rename in REPLACED:
+        if rename:
+            op.execute(f"ALTER INDEX {new} RENAME TO {rename}")
 
 
 def downgrade() -> None:
