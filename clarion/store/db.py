@@ -48,7 +48,8 @@ class Store(CommonHotPath):
             from .migrate import upgrade
             upgrade(self.engine)
 
-    def make_engine(self, url: str) -> Engine:
+    @staticmethod
+    def make_engine(url: str) -> Engine:
         raise NotImplementedError
 
     def _write_turn(self) -> ContextManager[None]:
@@ -104,6 +105,12 @@ def _observed(label: str) -> Iterator[Callable[[], None]]:
         t0, t1, t2, t3 = marks
         for observer in _OBSERVERS:
             observer(label, t1 - t0, t2 - t1, t3 - t2)
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for ``url``, made as its backend makes them (no Store, no migration)."""
+    from .backends import backend_class
+    return backend_class(url).make_engine(url)
 
 
 _STORES: dict[str, Store] = {}

@@ -56,7 +56,8 @@ def _inbox(cur: Any, rows: Sequence[tuple[Any, ...]]) -> None:
 class PostgresStore(Store):
     backend = "postgresql"
 
-    def make_engine(self, url: str) -> Engine:
+    @staticmethod
+    def make_engine(url: str) -> Engine:
         return make_engine(url)
 
     def writer(self) -> Writer:

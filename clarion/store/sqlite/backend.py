@@ -44,7 +44,8 @@ class SqliteStore(Store):
         self._writers = WriterQueue(path) if path and _queue_wanted() else None
         super().__init__(url, migrate=migrate)
 
-    def make_engine(self, url: str) -> Engine:
+    @staticmethod
+    def make_engine(url: str) -> Engine:
         return make_engine(url)
 
     def _write_turn(self) -> ContextManager[None]:
