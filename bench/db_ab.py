@@ -45,7 +45,12 @@ def one_run(scenario: str, db: str | None, extra: list[str]) -> dict:
             "--json-out", str(out), *extra]
     if db:
         args += ["--db", db, "--pg-fresh-schema"]
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    for attempt in (1, 2, 3):  # a run broken from outside (a database restart) is rerun
+        if subprocess.run(args, stdout=subprocess.DEVNULL).returncode == 0:
+            break
+        print(f"run failed (attempt {attempt}); running it again", flush=True)
+    else:
+        raise RuntimeError(f"three runs failed: {args}")
     run = json.loads(out.read_text())["runs"][0]
     run["postgres_cpu_s"] = round(postgres_cpu_s() - before, 1)
     run["cpu_s"]["postgres"] = run["postgres_cpu_s"] if db else 0.0
