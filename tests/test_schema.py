@@ -71,3 +71,19 @@ def test_upgrading_a_database_with_data_keeps_it(db_url, tmp_path) -> None:
         assert conn.execute(sa.text("SELECT count(*) FROM categories WHERE send_time = "
                                     "false")).scalar() == 9
     engine.dispose()
+
+
+def test_processes_starting_together_on_a_fresh_database_both_migrate_it(db_url) -> None:
+    """One migrates while the others wait for it; on PostgreSQL a waiter must not hold a
+    snapshot the migration's CREATE INDEX CONCURRENTLY waits for (that was a deadlock)."""
+    import subprocess
+    import sys
+    code = "import sys; from clarion.store.db import Store; Store(sys.argv[1]); print('ok')"
+    procs = [subprocess.Popen([sys.executable, "-c", code, db_url], stdout=subprocess.PIPE,
+                              text=True) for _ in range(3)]
+    try:
+        outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    assert outs == ["ok"] * 3
