@@ -75,15 +75,16 @@ def _probe_main(out: str, argv: list[str]) -> None:
 
 
 def _install_timers(out: str) -> None:
+    """Timers through Clarion's own hooks: the store's transaction observer (wait for the
+    transaction, i.e. the write lock on SQLite, then body and commit, per label) and a worker
+    middleware timing each provider call."""
     import atexit
-    import contextlib
 
-    from clarion.store import db as dbmod
-    from clarion.store import deliveries
+    from clarion.store.db import observe_transactions
+    from clarion.worker import middleware
 
     stats: dict[str, dict[str, float]] = {}
     lock = threading.Lock()
-    local = _LOCAL
 
     def add(key: str, seconds: float) -> None:
         with lock:
@@ -92,88 +93,25 @@ def _install_timers(out: str) -> None:
             s["sum"] += seconds
             s["max"] = max(s["max"], seconds)
 
-    inner_connect = dbmod.Store.connect
-
-    @contextlib.contextmanager
-    def connect(self):  # type: ignore[no-untyped-def]
-        op = getattr(local, "op", "other")
-        t0 = time.perf_counter()
-        if getattr(local, "read", False):  # patched read: no write lock to wait for
-            with inner_connect(self) as conn:  # the "reads" patch's connect
-                t1 = time.perf_counter()
-                yield conn
-                add(f"db.{op}.read", time.perf_counter() - t1)
+    def transaction(label: str, wait: float, body: float, commit: float) -> None:
+        if label == "read":
+            add("db.read", wait + body + commit)
             return
-        turn = getattr(self, "_write_turn", contextlib.nullcontext)  # the writer queue
-        with turn(), self.engine.connect() as conn:
-            conn.begin()
-            t1 = time.perf_counter()
-            add(f"db.{op}.begin(lock wait)", t1 - t0)
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            t2 = time.perf_counter()
-            add(f"db.{op}.body", t2 - t1)
-            conn.commit()
-            add(f"db.{op}.commit", time.perf_counter() - t2)
+        add(f"db.{label}.begin(lock wait)", wait)
+        add(f"db.{label}.body", body)
+        add(f"db.{label}.commit", commit)
+    observe_transactions(transaction)
 
-    dbmod.Store.connect = connect  # type: ignore[method-assign]
-
-    def labelled(name: str, fn):  # type: ignore[no-untyped-def]
-        def wrapper(*a, **k):  # type: ignore[no-untyped-def]
-            prev = getattr(local, "op", "other")
-            local.op = name
-            t0 = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                add(f"fn.{name}", time.perf_counter() - t0)
-                local.op = prev
-        return wrapper
-
-    # the worker's writes go through its GroupWriter and show as "other"
-    for name in ("claim", "insert_new", "existing", "counts"):
-        setattr(deliveries, name, labelled(name, getattr(deliveries, name)))
-    from clarion.worker import runner
-    from clarion import directory
-    original_stream = directory.stream_recipients
-
-    def stream_recipients(*a, **k):  # type: ignore[no-untyped-def]
-        gen = original_stream(*a, **k)
-        while True:
-            t0 = time.perf_counter()
-            prev = getattr(local, "op", "other")
-            local.op = "stream_recipients"
-            try:
-                chunk = next(gen)
-            except StopIteration:
-                return
-            finally:
-                local.op = prev
-                add("fn.stream_recipients", time.perf_counter() - t0)
-            yield chunk
-    directory.stream_recipients = stream_recipients
-
-    original_call = runner.Worker._call
-
-    async def _call(self, adapter, channel, part):  # type: ignore[no-untyped-def]
-        t0 = time.perf_counter()
-        try:
-            return await original_call(self, adapter, channel, part)
-        finally:
-            add(f"send.{channel}(wall, per call)", time.perf_counter() - t0)
-    runner.Worker._call = _call
+    class SendTimer(middleware.Middleware):
+        def after_send(self, call, results, seconds, error):  # type: ignore[no-untyped-def]
+            add(f"send.{call.channel}(wall, per call)", seconds)
+    middleware.install(SendTimer())
 
     def dump() -> None:
         with lock:
             Path(out).write_text(json.dumps(stats, indent=1, sort_keys=True))
     atexit.register(dump)
     signal.signal(signal.SIGUSR1, lambda *_: dump())
-
-
-_LOCAL = threading.local()
 
 
 # ---- processes and sampling ------------------------------------------------------------------

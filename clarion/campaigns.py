@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
-
 from . import content as content_mod
 from . import directory, template_files
 from .channels.registry import channel_specs
@@ -25,9 +23,9 @@ from .planning.notice import load_category, notice_for, resolve_route, row_maker
 from .planning.routing import Route
 from .planning.short_text import with_short_texts
 from .settings import Settings
+from .store import campaigns as campaign_rows
 from .store import deliveries
 from .store.db import Store
-from .store.models import Campaign, utcnow
 
 OPEN = {s.value for s in OPEN_STATUSES}  # deferred ones too: they have still to go
 IN_PROGRESS = {s.value for s in (DeliveryStatus.PENDING, DeliveryStatus.QUEUED,
@@ -168,29 +166,20 @@ def register(store: Store, request: CampaignRequest, route: Route,
     fixed here: a rule changed later does not move a campaign already started."""
     key = request.campaign_key()
     cid = campaign_id_for(key)
-    with store.session() as s:
-        existing = s.get(Campaign, cid)
-        if existing is not None:  # the flow's own registration may come first
-            existing.flow_run_id = existing.flow_run_id or flow_run_id
-            existing.api_key_id = existing.api_key_id or api_key_id
-            return cid, False
-        s.add(Campaign(id=cid, key=key, name=request.name, category=request.category,
-                       priority=request.priority.value, source=request.source,
-                       request=request.model_dump(mode="json"), route=route.as_dict(),
-                       status=CampaignStatus.RUNNING.value, flow_run_id=flow_run_id,
-                       api_key_id=api_key_id))
-    return cid, True
+    new = campaign_rows.add_once(store, dict(  # the flow's own registration may come first
+        id=cid, key=key, name=request.name, category=request.category,
+        priority=request.priority.value, source=request.source,
+        request=request.model_dump(mode="json"), route=route.as_dict(),
+        status=CampaignStatus.RUNNING.value, flow_run_id=flow_run_id, api_key_id=api_key_id))
+    return cid, new
 
 
 def note_advice(store: Store, campaign_id: str, advice: Advice) -> None:
-    with store.session() as s:
-        s.execute(update(Campaign).where(Campaign.id == campaign_id)
-                  .values(advice=advice.as_dict()))
+    campaign_rows.set_advice(store, campaign_id, advice.as_dict())
 
 
 def _row(store: Store, campaign_id: str) -> Any:
-    with store.read() as conn:
-        row = conn.execute(select(Campaign.__table__).where(Campaign.id == campaign_id)).first()
+    row = campaign_rows.row(store, campaign_id)
     if row is None:
         raise CampaignNotFound(campaign_id)
     return row
@@ -217,7 +206,7 @@ def get(store: Store, campaign_id: str) -> dict[str, Any]:
             "route": row.route, "advice": row.advice,
             "created_at": row.created_at.isoformat(),
             "finished_at": row.finished_at.isoformat() if row.finished_at else None}
-    info["channels"] = summarize(deliveries.counts(store, campaign_id))
+    info["channels"] = summarize(store.counts(campaign_id))
     info["decisions"] = deliveries.decisions(store, campaign_id=campaign_id)
     return info
 
@@ -250,33 +239,23 @@ def in_progress(counts: dict[str, dict[str, int]]) -> bool:
 
 
 def finish(store: Store, campaign_id: str, status: CampaignStatus) -> None:
-    with store.session() as s:
-        s.execute(update(Campaign).where(Campaign.id == campaign_id,
-                                         Campaign.status.in_(("running", "waiting")))
-                  .values(status=status.value, finished_at=utcnow()))
+    campaign_rows.move(store, campaign_id, campaign_rows.ENDABLE, status.value, finished=True)
 
 
 def hand_over(store: Store, campaign_id: str) -> None:
     """Fanned out, and what is left waits (quiet hours, digests): the release flow
     completes the campaign when that is final too."""
-    with store.session() as s:
-        s.execute(update(Campaign).where(Campaign.id == campaign_id,
-                                         Campaign.status == CampaignStatus.RUNNING.value)
-                  .values(status=CampaignStatus.WAITING.value))
+    campaign_rows.move(store, campaign_id, (CampaignStatus.RUNNING.value,),
+                       CampaignStatus.WAITING.value)
 
 
 def cancel(store: Store, campaign_id: str, actor: str = "cli") -> int:
     """Stop a campaign: its deliveries not yet sent (deferred ones too) end skipped."""
-    with store.session() as s:
-        row = s.get(Campaign, campaign_id)
-        if row is None:
-            raise CampaignNotFound(campaign_id)
-        row.status = CampaignStatus.CANCELLED.value
-        row.finished_at = utcnow()
+    if not campaign_rows.move(store, campaign_id, (), CampaignStatus.CANCELLED.value,
+                              finished=True):
+        raise CampaignNotFound(campaign_id)
     return deliveries.skip_open(store, campaign_id, "cancelled", actor)
 
 
 def is_cancelled(store: Store, campaign_id: str) -> bool:
-    with store.read() as conn:
-        status = conn.execute(select(Campaign.status).where(Campaign.id == campaign_id)).scalar()
-    return status == CampaignStatus.CANCELLED.value
+    return campaign_rows.status_of(store, campaign_id) == CampaignStatus.CANCELLED.value

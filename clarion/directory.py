@@ -10,22 +10,19 @@ pages ordered by id, so no caller ever holds a whole audience in memory.
 from __future__ import annotations
 
 import csv
-import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (Boolean, ColumnElement, Connection, Select, and_, bindparam, delete,
-                        exists, false, func, insert, or_, select)
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy import (ColumnElement, Connection, Select, and_, delete, exists, false, func,
+                        insert, or_, select)
 
 from .domain import Audience
 from .planning.quiet_hours import zone
 from .store.db import Store
+from .store.dialects import in_json_list
 from .store.models import Recipient, RecipientRole, utcnow
 
 REQUIRED_COLUMNS = ("id", "name")
@@ -149,10 +146,6 @@ def parse_row(raw: Mapping[str | None, Any]) -> dict[str, Any]:
 
 # --- writing ----------------------------------------------------------------------------------
 
-def _dialect_insert(store: Store) -> Callable[..., Any]:
-    return postgresql.insert if store.engine.dialect.name == "postgresql" else sqlite.insert
-
-
 def _updated_columns(header: set[str]) -> list[str]:
     """Only what the file carries is overwritten on people already known."""
     columns = [c for c in sorted(KNOWN) if c in header and c != "id"]
@@ -166,7 +159,7 @@ class _Upserter:
 
     def __init__(self, store: Store, header: set[str]):
         self.store = store
-        stmt = _dialect_insert(store)(Recipient)
+        stmt = store.insert(Recipient)
         updates = {c: stmt.excluded[c] for c in _updated_columns(header)}
         self.upsert = stmt.on_conflict_do_update(index_elements=["id"], set_=updates)
         self.with_roles = "roles" in header
@@ -268,39 +261,6 @@ def import_csv(store: Store, path: str | Path) -> ImportReport:
 
 # --- audiences --------------------------------------------------------------------------------
 
-class _InJsonList(ColumnElement[bool]):
-    """``column IN <a JSON array bound as one parameter>``: no limit on how many ids."""
-
-    type = Boolean()
-    inherit_cache = False
-
-    def __init__(self, column: ClauseElement, values: list[str]):
-        self.column = column
-        self.payload = bindparam(None, json.dumps(values), unique=True)
-
-
-@compiles(_InJsonList)
-def _in_json_list_default(element: _InJsonList, compiler: Any, **kw: Any) -> str:
-    values = json.loads(element.payload.value)
-    return compiler.process(element.column.in_(values), **kw)
-
-
-def _sql_parts(element: _InJsonList, compiler: Any, kw: dict[str, Any]) -> tuple[str, str]:
-    return compiler.process(element.column, **kw), compiler.process(element.payload, **kw)
-
-
-@compiles(_InJsonList, "sqlite")
-def _in_json_list_sqlite(element: _InJsonList, compiler: Any, **kw: Any) -> str:
-    column, payload = _sql_parts(element, compiler, kw)
-    return f"{column} IN (SELECT value FROM json_each({payload}))"
-
-
-@compiles(_InJsonList, "postgresql")
-def _in_json_list_postgresql(element: _InJsonList, compiler: Any, **kw: Any) -> str:
-    column, payload = _sql_parts(element, compiler, kw)
-    return f"{column} IN (SELECT json_array_elements_text(CAST({payload} AS JSON)))"
-
-
 def _criteria(audience: Audience) -> list[ColumnElement[bool]]:
     criteria: list[ColumnElement[bool]] = []
     if audience.roles:
@@ -322,7 +282,7 @@ def audience_filter(audience: Audience) -> ColumnElement[bool]:
     criteria = _criteria(audience)
     chosen = [and_(*criteria)] if criteria else []
     if audience.ids:
-        chosen.append(_InJsonList(Recipient.id, list(audience.ids)))
+        chosen.append(in_json_list(Recipient.id, list(audience.ids)))
     return and_(active, or_(*chosen) if chosen else false())
 
 

@@ -21,12 +21,11 @@ from typing import Any, Mapping
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import select, update
 
 from .domain import Audience, Priority
+from .store import api_keys
 from .store.api_models import ApiKey
 from .store.db import Store
-from .store.models import utcnow
 
 KEY_PREFIX = "clk_"
 EMERGENCY = "emergency"
@@ -168,44 +167,37 @@ def create_key(store: Store, settings: ApiSettings, system: str, categories: lis
     if unknown:
         raise ValueError(f"unknown abilities {', '.join(unknown)}; known: {', '.join(ABILITIES)}")
     key, key_id = new_key(), "k_" + uuid.uuid4().hex[:16]
-    with store.session() as s:
-        s.add(ApiKey(id=key_id, system=system, prefix=key[:12],
-                     key_hash=hash_key(key, settings.api_key_pepper),
-                     categories={"allow": categories}, channels={"allow": channels},
-                     audiences={"allow": audiences}, rate=rate,
-                     abilities={"allow": list(abilities or ())}))
+    api_keys.add(store, dict(id=key_id, system=system, prefix=key[:12],
+                             key_hash=hash_key(key, settings.api_key_pepper),
+                             categories={"allow": categories}, channels={"allow": channels},
+                             audiences={"allow": audiences}, rate=rate,
+                             abilities={"allow": list(abilities or ())}))
     return key_id, key
 
 
 def rotate_key(store: Store, settings: ApiSettings, key_id: str) -> str | None:
     """Give the key a new secret (the old one stops working); None if there is no such key."""
     key = new_key()
-    with store.session() as s:
-        row = s.get(ApiKey, key_id)
-        if row is None or row.revoked_at is not None:
-            return None
-        row.key_hash, row.prefix = hash_key(key, settings.api_key_pepper), key[:12]
+    if not api_keys.set_secret(store, key_id, hash_key(key, settings.api_key_pepper), key[:12]):
+        return None
     _CACHE.clear()
     return key
 
 
 def revoke_key(store: Store, key_id: str) -> bool:
-    with store.session() as s:
-        done = s.execute(update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
-                         .values(revoked_at=utcnow())).rowcount
+    done = api_keys.revoke(store, key_id)
     _CACHE.clear()
-    return bool(done)
+    return done
 
 
 def list_keys(store: Store) -> list[dict[str, Any]]:
-    with store.session() as s:
-        rows = s.execute(select(ApiKey).order_by(ApiKey.created_at)).scalars().all()
-        return [{"id": r.id, "system": r.system, "prefix": r.prefix + "…",
-                 "categories": r.categories["allow"], "channels": r.channels["allow"],
-                 "audiences": r.audiences["allow"], "rate": r.rate,
-                 "abilities": (r.abilities or {}).get("allow", []),
-                 "created_at": r.created_at.isoformat(),
-                 "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None} for r in rows]
+    return [{"id": r.id, "system": r.system, "prefix": r.prefix + "…",
+             "categories": r.categories["allow"], "channels": r.channels["allow"],
+             "audiences": r.audiences["allow"], "rate": r.rate,
+             "abilities": (r.abilities or {}).get("allow", []),
+             "created_at": r.created_at.isoformat(),
+             "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None}
+            for r in api_keys.all_keys(store)]
 
 
 class _KeyCache:
@@ -244,9 +236,8 @@ def verify_key(store: Store, settings: ApiSettings, key: str) -> Principal | Non
     cached, principal = _CACHE.get(digest)
     if cached:
         return principal
-    with store.session() as s:
-        row = s.execute(select(ApiKey).where(ApiKey.key_hash == digest)).scalar_one_or_none()
-        principal = _principal(row) if row is not None and row.revoked_at is None else None
+    row = api_keys.by_hash(store, digest)
+    principal = _principal(row) if row is not None and row.revoked_at is None else None
     _CACHE.put(digest, principal, settings.api_key_cache_seconds)
     return principal
 

@@ -66,12 +66,8 @@ def db_url(tmp_path: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    from clarion.store import db as store_db
-    for engine in list(store_db._STORES.values()) + [store_db.engine_for(f"{PG_URL}?options=-csearch_path%3D{schema}")]:
-        engine = getattr(engine, "engine", engine)
-        engine.dispose()
-    store_db._STORES.clear()
-    store_db.engine_for.cache_clear()
+    from clarion.store.db import forget_stores
+    forget_stores()  # close this test's pools before its schema goes
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
@@ -318,13 +314,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60, interval: flo
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The PostgreSQL pass runs only the tests that reach the database through ``db_url``
-    (the rest ran already in the SQLite pass and do not depend on the database)."""
+    """The PostgreSQL pass runs every test that reaches the database through ``db_url``
+    (directly or through ``clarion_env``, ``settings``, ``store`` …): the rest do not touch
+    a database and ran already in the SQLite pass.  Tests of SQLite's own mechanisms
+    (``sqlite_only``: its writer queue, WAL, query plans) stay out of it."""
     if TEST_DB != "postgresql":
         return
     keep, drop = [], []
     for item in items:
-        (keep if "db_url" in getattr(item, "fixturenames", ()) else drop).append(item)
+        uses_db = "db_url" in getattr(item, "fixturenames", ())
+        (keep if uses_db and not item.get_closest_marker("sqlite_only") else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

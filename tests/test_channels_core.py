@@ -391,26 +391,20 @@ def test_webhook_needs_url_and_secret() -> None:
 
 # ---- inbox -------------------------------------------------------------------------------------
 
-def test_inbox_writes_one_batch_in_one_call() -> None:
-    calls: list[list[dict[str, Any]]] = []
-    channel = InboxChannel.from_options({}, ChannelDeps(inbox_writer=calls.append))
+def test_inbox_shapes_one_row_per_message_for_the_worker_to_write() -> None:
+    channel = InboxChannel.from_options({}, ChannelDeps())
     messages = [OutboundMessage(f"i-{i}", f"S{i:06d}", {"subject": "Exam", "text": "Mon 9:00",
                                                         "url": "https://app/x"},
                                 category="exams") for i in range(3)]
-    results = run(channel.send(messages))
-    assert [r.outcome for r in results] == [Outcome.SENT] * 3
-    assert len(calls) == 1 and len(calls[0]) == 3
-    assert calls[0][0] == {"delivery_id": "i-0", "recipient_id": "S000000", "category": "exams",
-                           "title": "Exam", "body": "Mon 9:00", "url": "https://app/x"}
+    rows = channel.rows(messages)
+    assert len(rows) == 3 and channel.local
+    assert rows[0] == {"delivery_id": "i-0", "recipient_id": "S000000", "category": "exams",
+                       "title": "Exam", "body": "Mon 9:00", "url": "https://app/x"}
 
 
-def test_inbox_writer_failure_retries_every_message() -> None:
-    def broken(rows: list[dict[str, Any]]) -> None:
-        raise RuntimeError("database is locked")
-
-    channel = InboxChannel.from_options({}, ChannelDeps(inbox_writer=broken))
+def test_the_inbox_never_claims_a_send_of_its_own() -> None:
+    """Its rows are written by the worker with the record: a send alone would be a lie."""
+    channel = InboxChannel.from_options({}, ChannelDeps())
     results = run(channel.send([OutboundMessage("i-1", "S1", {"title": "t"}),
                                 OutboundMessage("i-2", "S2", {"title": "t"})]))
-    assert [r.outcome for r in results] == [Outcome.RETRY, Outcome.RETRY]
-    with pytest.raises(ConfigurationError):
-        InboxChannel.from_options({}, ChannelDeps())
+    assert [r.outcome for r in results] == [Outcome.FAILED] * 2

@@ -205,8 +205,8 @@ def test_rendering_an_uncompiled_channel_is_an_error():
 # --- stored templates -------------------------------------------------------------------------
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'clarion.db'}")
+def store(db_url) -> Store:
+    return Store(db_url)
 
 
 def test_templates_are_saved_loaded_and_replaced(store):

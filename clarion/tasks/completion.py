@@ -23,7 +23,7 @@ async def await_completion(campaign_id: str, timeout_s: float = 3600,
     _settings, store = context()
     deadline = time.monotonic() + timeout_s
     while True:
-        counts = await asyncio.to_thread(deliveries.counts, store, campaign_id)
+        counts = await asyncio.to_thread(store.counts, campaign_id)
         if not campaigns.in_progress(counts) or time.monotonic() > deadline:
             return counts
         await asyncio.sleep(poll_s)
