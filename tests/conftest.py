@@ -141,6 +141,25 @@ def neutral_policy(db_url: str) -> None:
                              "cap_per_week = NULL, dedup_window_s = NULL"))
 
 
+def seeded_policy(db_url: str) -> None:
+    """Put back the categories' policy as migration 0005 seeds it (quiet hours, caps,
+    duplicate windows): for the tests that show the site's defaults at work."""
+    import importlib.util
+
+    import sqlalchemy as sa
+
+    from clarion.store.db import store_for
+    path = ROOT / "clarion/store/migrations/versions/0005_policy.py"
+    spec = importlib.util.spec_from_file_location("seed_0005", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    with store_for(db_url).connect() as conn:
+        for name, _d, _critical, quiet, cap, window, _footer in module.SEED:
+            conn.execute(sa.text("UPDATE categories SET quiet_hours = :q, cap_per_day = :c, "
+                                 "dedup_window_s = :w WHERE name = :n"),
+                         {"q": quiet, "c": cap, "w": window, "n": name})
+
+
 @pytest.fixture
 def settings(clarion_env):  # type: ignore[no-untyped-def]
     from clarion.settings import get_settings

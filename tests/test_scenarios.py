@@ -20,6 +20,9 @@ def test_the_five_scenarios_are_shipped() -> None:
 def test_a_scenario_shows_what_it_expects(name, prefect_api, store, settings, campus,
                                           sms_gateway, smtp_capture, workers, monkeypatch):
     from clarion.settings import get_settings
+
+    from .conftest import seeded_policy
+    seeded_policy(settings.db_url)  # the scenarios show the site's defaults at work
     campus(300)
     sms_gateway()
     get_settings.cache_clear()

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import select
 
 from clarion.store import console as sql
-from clarion.store import deliveries
 from clarion.store.api_models import AuditEntry
 
 from ..conftest import wait_until
@@ -99,7 +98,7 @@ def own_refused_then_rejected(own: Any, judge: Any, base: str, store, prefect_ap
                message="the rejection to be recorded")
     judge.goto(f"{base}/console/campaigns/{second}")
     assert judge.locator("#campaign-status").inner_text().lower() in ("cancelled", "已取消")
-    assert deliveries.counts(store, second) == {}
+    assert store.counts(second) == {}
     with store.read() as conn:
         rows = conn.execute(select(AuditEntry.actor, AuditEntry.action, AuditEntry.outcome,
                                    AuditEntry.detail).where(AuditEntry.target == second)).all()
@@ -123,7 +122,7 @@ def test_emergency_waits_for_an_approver_in_the_console(smtp_capture, sms_gatewa
         login(page, site.url, who)
     first = compose_emergency(pages[sender], site.url, "FIRE: building E3")
     run_id = paused(store, prefect_api, first)
-    assert deliveries.counts(store, first) == {}
+    assert store.counts(first) == {}
     sender_cannot_approve(pages[sender], site.url, store, first)
     show_in_prefect_ui(browser, prefect_api, run_id)
     approve_in_console(pages[approver], site.url, store, first, n, gateway)

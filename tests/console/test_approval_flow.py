@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from clarion.store import console as sql
-from clarion.store import deliveries
 from clarion.store.api_models import AuditEntry
 
 from ..conftest import wait_until
@@ -53,7 +52,7 @@ def test_a_sender_whose_role_needs_approval_waits_paused_until_approved(  # type
     run_id = waiting_run(store, cid)
     wait_until(lambda: flow_run_state(prefect_api, run_id) == "Paused", timeout=30,
                message="the flow run to pause")
-    assert deliveries.counts(store, cid) == {}  # nothing fanned out while it waits
+    assert store.counts(cid) == {}  # nothing fanned out while it waits
     assert resume(run_id, approve=True, approver="clerk@campus.example.edu") == "ACCEPT"
     wait_until(lambda: flow_run_state(prefect_api, run_id) == "Paused", timeout=30,
                message="the run to pause again: its own sender may not approve it")
@@ -80,7 +79,7 @@ def test_an_emergency_nobody_approves_in_time_ends_cancelled(  # type: ignore[no
     assert sql.approval(store, cid)["state"] == "timed_out"
     assert "emergency priority" in sql.approval(store, cid)["reason"]
     assert ("prefect", "campaign.timed_out", "no approver answered in time") in audit_of(store, cid)
-    assert deliveries.counts(store, cid) == {}
+    assert store.counts(cid) == {}
 
 
 def test_a_small_normal_campaign_needs_no_approval(console_env, prefect_api, store, campus,  # type: ignore[no-untyped-def]
@@ -111,7 +110,7 @@ def test_cancelled_while_waiting_sends_nothing_even_if_approved_and_the_asker_ma
                   comment="sent by mistake") == "ACCEPT"
     results = [run.join(120) for run in runs]
     assert [r["status"] for r in results] == ["cancelled", "cancelled"]
-    assert deliveries.counts(store, ids[0]) == {} and deliveries.counts(store, ids[1]) == {}
+    assert store.counts(ids[0]) == {} and store.counts(ids[1]) == {}
     assert sql.approval(store, ids[1])["state"] == "rejected"
     assert ("approver:asker@campus.example.edu", "campaign.rejected",
             "sent by mistake") in audit_of(store, ids[1])

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import func, select
 
 from clarion.console.permissions import PAGES
-from clarion.store import deliveries
 from clarion.store.models import Recipient
 
 from ..conftest import wait_until
@@ -88,7 +87,7 @@ def cancel_mid_way(page: Any, base: str, store, workers, department: str, n: int
     workers.start(channels="sms")  # e-mail now waits in its queue: the campaign is mid-way
     compose(page, base, "Lab safety briefing, again", department, ["email", "sms"])
     second = send(page)
-    wait_until(lambda: deliveries.counts(store, second).get("sms", {}).get("sent") == n,
+    wait_until(lambda: store.counts(second).get("sms", {}).get("sent") == n,
                timeout=240, message="the SMS of the second campaign")
     page.reload()
     page.click("button.danger")
@@ -96,7 +95,7 @@ def cancel_mid_way(page: Any, base: str, store, workers, department: str, n: int
     assert page.locator("#campaign-status").inner_text().lower() in ("cancelled", "已取消")
     assert page.locator("[data-skipped=email]").inner_text() == str(n)
     assert page.locator("[data-open=email]").inner_text() == "0"
-    assert deliveries.counts(store, second) == {"email": {"skipped": n}, "sms": {"sent": n}}
+    assert store.counts(second) == {"email": {"skipped": n}, "sms": {"sent": n}}
     shoot(page, "campaign")
 
 

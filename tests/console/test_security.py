@@ -142,10 +142,10 @@ def test_payloads_in_names_render_as_text(site, browser, make_staff, store, camp
     from clarion import campaigns
     campus(20)
     xss = '<img src=x onerror=alert(1)><script>alert(2)</script>'
+    from sqlalchemy import text
     with store.connect() as conn:
-        conn.exec_driver_sql("UPDATE recipients SET name = ? WHERE id = ?"
-                             if store.is_sqlite else
-                             "UPDATE recipients SET name = %s WHERE id = %s", (xss, "S000001"))
+        conn.execute(text("UPDATE recipients SET name = :n WHERE id = :i"),
+                     {"n": xss, "i": "S000001"})
     content.save_template(store, "t-" + xss[:40].replace("/", ""), {"default": {"title": "a",
                                                                                 "body": "b"}})
     request = CampaignRequest.model_validate({
