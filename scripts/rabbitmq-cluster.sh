@@ -88,6 +88,10 @@ write_node_config() {  # write_node_config N LISTEN
     echo "prometheus.tcp.port = $((15700 + n))"
     echo "management.tcp.ip = 127.0.0.1"
     echo "management.tcp.port = $((15670 + n))"
+    if [ "$n" != 1 ]; then  # a fresh node joins node 1 as it boots
+      echo "cluster_formation.peer_discovery_backend = classic_config"
+      echo "cluster_formation.classic_config.nodes.1 = $(node_name 1)"
+    fi
   } > "$d/rabbitmq.conf"
   chmod 600 "$d/rabbitmq.conf"
   [ -f "$d/advanced.config" ] || echo "[]." > "$d/advanced.config"
@@ -141,9 +145,11 @@ cmd_start() {
   write_folder
   local n
   for n in "${NODES[@]}"; do write_node_config "$n" "$listen"; done
-  for n in "${NODES[@]}"; do start_node "$n"; done
-  for n in "${NODES[@]}"; do wait_booted "$n"; done
-  for n in 2 3; do join_node "$n"; done
+  start_node 1
+  wait_booted 1
+  for n in 2 3; do start_node "$n"; done
+  for n in 2 3; do wait_booted "$n"; done
+  for n in 2 3; do join_node "$n"; done  # should it not have joined as it booted
   say "cluster up: $(for n in "${NODES[@]}"; do printf '%s ' "$(node_name "$n")"; done)"
 }
 
