@@ -7,6 +7,7 @@ an advisory lock for PostgreSQL) lets one migrate while the others wait.
 from __future__ import annotations
 
 import fcntl
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -49,13 +50,22 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
         # a session lock on a connection outside any transaction: an idle open transaction
         # here would make CREATE INDEX CONCURRENTLY (migration 0004) wait for it forever
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_ID})
+            _take_advisory_lock(conn)
             try:
                 yield
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_ID})
         return
     yield
+
+
+def _take_advisory_lock(conn) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the lock by asking again, not in one blocking ``pg_advisory_lock``: a waiter
+    blocked in a statement holds a transaction id that the holder's CREATE INDEX
+    CONCURRENTLY waits for, and neither would ever move (seen with two processes migrating
+    two schemas of one database)."""
+    while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LOCK_ID}).scalar():
+        time.sleep(0.2)
 
 
 def upgrade(engine: Engine) -> None:
