@@ -11,10 +11,13 @@ from prefect.artifacts import create_table_artifact
 from clarion import campaigns
 from clarion.domain import CampaignStatus
 from clarion.store import deliveries
-from clarion.tasks.common import context
+from clarion.tasks.common import context, retry_if_transient
 
 
-@task(name="await-completion")
+# a restart of the database (or a failover) must not fail the campaign's flow: both tasks
+# only read and record what the workers did, and are safe to run again
+@task(name="await-completion", retries=5, retry_delay_seconds=[1, 2, 5, 10, 20],
+      retry_condition_fn=retry_if_transient)
 async def await_completion(campaign_id: str, timeout_s: float = 3600,
                            poll_s: float = 0.5) -> dict[str, dict[str, int]]:
     """Status counts per channel once nothing is on its way any more (what is deferred
@@ -39,7 +42,8 @@ def dashboard_links(grafana_url: str | None, channels: list[str]) -> str:
     return "Dashboards: " + ", ".join(links)
 
 
-@task(name="report-results")
+@task(name="report-results", retries=5, retry_delay_seconds=[1, 2, 5, 10, 20],
+      retry_condition_fn=retry_if_transient)
 def report_results(campaign_id: str, counts: dict[str, dict[str, int]]) -> str:
     settings, store = context()
     if not campaigns.is_cancelled(store, campaign_id):
