@@ -66,6 +66,7 @@ class FakeServer:
     """An aiohttp app on 127.0.0.1 (free port), served from its own thread and event loop."""
 
     modes: tuple[str, ...] = MODES  # the failure modes this fake can play
+    host = "127.0.0.1"  # where it listens (the HA drill sets the address its hosts reach)
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
@@ -145,10 +146,10 @@ class FakeServer:
         app.add_routes(self.routes())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
         port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.base_url = f"http://{self.host}:{port}"
 
     def close(self) -> None:
         if self._loop and self._thread and self._thread.is_alive():
