@@ -189,7 +189,11 @@ def claim_in(conn: Any, ids: Sequence[str], redelivered: Sequence[str], actor: s
     return {i: Claim(i, n) for i, n, _ in taken}
 
 
-_RECORD = (update(D).where(D.c.id == bindparam("b_id")).values(
+# a result is recorded only by the claim it belongs to (``attempts`` is the claim's number): a
+# worker cut off mid-send, whose delivery another worker took over and finished, must not
+# overwrite that with its own late result (a retry, say, that it can no longer publish)
+_RECORD = (update(D).where(D.c.id == bindparam("b_id"), D.c.attempts == bindparam("b_held"))
+           .values(
     status=bindparam("b_status"), code=bindparam("b_code"), reason=bindparam("b_reason"),
     provider_message_id=bindparam("b_pmid"), duration_ms=bindparam("b_ms"),
     updated_at=bindparam("b_at")))
@@ -204,7 +208,14 @@ def record_in(conn: Any, outcomes: Sequence[Outcome], actor: str,
 
 
 _RECORD_SQLITE = ("UPDATE deliveries SET status = ?, code = ?, reason = ?, "
-                  "provider_message_id = ?, duration_ms = ?, updated_at = ? WHERE id = ?")
+                  "provider_message_id = ?, duration_ms = ?, updated_at = ? "
+                  "WHERE id = ? AND attempts = ?")
+
+
+def _held(o: Outcome) -> int:
+    """The attempt number of the claim that produced ``o`` (a refunded attempt is recorded
+    one lower than it was claimed)."""
+    return o.attempt + (1 if o.refund_attempt else 0)
 
 
 def prepare_record(dialect: str, outcomes: Sequence[Outcome], actor: str,
@@ -215,19 +226,19 @@ def prepare_record(dialect: str, outcomes: Sequence[Outcome], actor: str,
     events = [{"delivery_id": o.id, "at": at, "status": o.status, "attempt": o.attempt,
                "code": o.code, "reason": o.reason, "duration_ms": o.duration_ms,
                "actor": actor} for o in outcomes]
-    refunds = [o.id for o in outcomes if o.refund_attempt]
+    refunds = [(o.id, _held(o)) for o in outcomes if o.refund_attempt]
     if dialect == "sqlite":
         stamp = sqlite_bulk.time_text(at)
         steps: list[Write] = [
             sqlite_bulk.insert(INBOX, inbox, INBOX_COLUMNS, on_conflict="delivery_id"),
             sqlite_bulk.Prepared(_RECORD_SQLITE, [
-                (o.status, o.code, o.reason, o.provider_message_id, o.duration_ms, stamp, o.id)
-                for o in outcomes]),
+                (o.status, o.code, o.reason, o.provider_message_id, o.duration_ms, stamp, o.id,
+                 _held(o)) for o in outcomes]),
             sqlite_bulk.insert(E, events, EVENT_COLUMNS)]
     else:
         results = [{"b_id": o.id, "b_status": o.status, "b_code": o.code,
                     "b_reason": o.reason, "b_pmid": o.provider_message_id,
-                    "b_ms": o.duration_ms, "b_at": at} for o in outcomes]
+                    "b_ms": o.duration_ms, "b_at": at, "b_held": _held(o)} for o in outcomes]
         steps = [lambda conn: inbox and _insert_inbox(conn, inbox),
                  lambda conn: results and conn.execute(_RECORD, results),
                  lambda conn: events and conn.execute(insert(E), events)]
@@ -238,8 +249,10 @@ def prepare_record(dialect: str, outcomes: Sequence[Outcome], actor: str,
         for step in steps:
             step(conn)
         if refunds:
-            conn.execute(update(D).where(D.c.id.in_(refunds))
-                         .values(attempts=D.c.attempts - 1))
+            conn.execute(update(D).where(D.c.id == bindparam("r_id"),
+                                         D.c.attempts == bindparam("r_held"))
+                         .values(attempts=D.c.attempts - 1),
+                         [{"r_id": i, "r_held": n} for i, n in refunds])
     return write
 
 

@@ -18,6 +18,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from sqlalchemy.exc import OperationalError
+
 from .. import metrics
 from ..broker.amqp import AsyncAmqp, BrokerUnavailable
 from ..broker.message import DeliveryMessage
@@ -46,6 +48,7 @@ log = logging.getLogger("clarion.worker")
 # cannot starve the normal lane.
 URGENT_GRACE = 1.0
 URGENT_HOLD_MAX = 2.0
+RECORD_PATIENCE_S = 60.0  # how long results already sent wait for the database
 
 
 @dataclass(slots=True)
@@ -550,7 +553,7 @@ class Worker:
             failed = [r for r in d.record if r.status == "failed"]
             if failed:  # the next channel of a fallback route, in the same transaction
                 write = fallback.following(write, failed, self.worker_id)
-            nexts = await self._db(write) or []
+            nexts = await self._record(write) or []
         await self._publish_retries(items[0].session, d.retry)
         if nexts:
             await fallback.send_next(self.store, items[0].session.publisher, nexts,
@@ -558,6 +561,19 @@ class Worker:
         self._observe(channel, d, messages)
         if d.stopped_for:
             self._pause(channel, d.stopped_for)
+
+    async def _record(self, write):  # type: ignore[no-untyped-def]
+        """What was sent must be recorded, not given back to be sent again: a database that
+        restarts (or fails over) is waited for, up to ``RECORD_PATIENCE_S``."""
+        deadline = time.monotonic() + RECORD_PATIENCE_S
+        while True:
+            try:
+                return await self._db(write)
+            except OperationalError as exc:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("recording results failed (%s); trying again", type(exc).__name__)
+                await asyncio.sleep(1)
 
     async def _call(self, adapter: Channel, channel: str, part) -> list:  # type: ignore[no-untyped-def]
         """The provider calls for ``part``, paced by the channel's rate limits."""
