@@ -75,15 +75,16 @@ def _probe_main(out: str, argv: list[str]) -> None:
 
 
 def _install_timers(out: str) -> None:
+    """Timers through Clarion's own hooks: the store's transaction observer (wait for the
+    transaction, i.e. the write lock on SQLite, then body and commit, per label) and a worker
+    middleware timing each provider call."""
     import atexit
-    import contextlib
 
-    from clarion.store import db as dbmod
-    from clarion.store import deliveries
+    from clarion.store.db import observe_transactions
+    from clarion.worker import middleware
 
     stats: dict[str, dict[str, float]] = {}
     lock = threading.Lock()
-    local = _LOCAL
 
     def add(key: str, seconds: float) -> None:
         with lock:
@@ -92,88 +93,25 @@ def _install_timers(out: str) -> None:
             s["sum"] += seconds
             s["max"] = max(s["max"], seconds)
 
-    inner_connect = dbmod.Store.connect
-
-    @contextlib.contextmanager
-    def connect(self):  # type: ignore[no-untyped-def]
-        op = getattr(local, "op", "other")
-        t0 = time.perf_counter()
-        if getattr(local, "read", False):  # patched read: no write lock to wait for
-            with inner_connect(self) as conn:  # the "reads" patch's connect
-                t1 = time.perf_counter()
-                yield conn
-                add(f"db.{op}.read", time.perf_counter() - t1)
+    def transaction(label: str, wait: float, body: float, commit: float) -> None:
+        if label == "read":
+            add("db.read", wait + body + commit)
             return
-        turn = getattr(self, "_write_turn", contextlib.nullcontext)  # the writer queue
-        with turn(), self.engine.connect() as conn:
-            conn.begin()
-            t1 = time.perf_counter()
-            add(f"db.{op}.begin(lock wait)", t1 - t0)
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            t2 = time.perf_counter()
-            add(f"db.{op}.body", t2 - t1)
-            conn.commit()
-            add(f"db.{op}.commit", time.perf_counter() - t2)
+        add(f"db.{label}.begin(lock wait)", wait)
+        add(f"db.{label}.body", body)
+        add(f"db.{label}.commit", commit)
+    observe_transactions(transaction)
 
-    dbmod.Store.connect = connect  # type: ignore[method-assign]
-
-    def labelled(name: str, fn):  # type: ignore[no-untyped-def]
-        def wrapper(*a, **k):  # type: ignore[no-untyped-def]
-            prev = getattr(local, "op", "other")
-            local.op = name
-            t0 = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                add(f"fn.{name}", time.perf_counter() - t0)
-                local.op = prev
-        return wrapper
-
-    # the worker's writes go through its GroupWriter and show as "other"
-    for name in ("claim", "insert_new", "existing", "counts"):
-        setattr(deliveries, name, labelled(name, getattr(deliveries, name)))
-    from clarion.worker import runner
-    from clarion import directory
-    original_stream = directory.stream_recipients
-
-    def stream_recipients(*a, **k):  # type: ignore[no-untyped-def]
-        gen = original_stream(*a, **k)
-        while True:
-            t0 = time.perf_counter()
-            prev = getattr(local, "op", "other")
-            local.op = "stream_recipients"
-            try:
-                chunk = next(gen)
-            except StopIteration:
-                return
-            finally:
-                local.op = prev
-                add("fn.stream_recipients", time.perf_counter() - t0)
-            yield chunk
-    directory.stream_recipients = stream_recipients
-
-    original_call = runner.Worker._call
-
-    async def _call(self, adapter, channel, part):  # type: ignore[no-untyped-def]
-        t0 = time.perf_counter()
-        try:
-            return await original_call(self, adapter, channel, part)
-        finally:
-            add(f"send.{channel}(wall, per call)", time.perf_counter() - t0)
-    runner.Worker._call = _call
+    class SendTimer(middleware.Middleware):
+        def after_send(self, call, results, seconds, error):  # type: ignore[no-untyped-def]
+            add(f"send.{call.channel}(wall, per call)", seconds)
+    middleware.install(SendTimer())
 
     def dump() -> None:
         with lock:
             Path(out).write_text(json.dumps(stats, indent=1, sort_keys=True))
     atexit.register(dump)
     signal.signal(signal.SIGUSR1, lambda *_: dump())
-
-
-_LOCAL = threading.local()
 
 
 # ---- processes and sampling ------------------------------------------------------------------
@@ -237,6 +175,18 @@ class Sampler(threading.Thread):
     def stop(self) -> None:
         self.sample()
         self.stop_event.set()
+
+
+def _policy_site(store: Any, csv_path: Path, scenario: str) -> dict[str, Any] | None:
+    """The notice's category made busy (bench/policy_site.py); an emergency has no policy."""
+    if scenario == "emergency":
+        return None
+    import csv
+
+    from policy_site import configure
+    with csv_path.open(encoding="utf-8") as fh:
+        people = [row["id"] for row in csv.DictReader(fh)]
+    return configure(store, json.loads(NOTICE.read_text())["category"], people)
 
 
 def _log_has(path: Path, text: str) -> int:
@@ -315,7 +265,29 @@ def _listed_queues(ns: str) -> list[str]:
 
 # ---- where deliveries land: the capture gateway, or the provider fakes ----------------------
 
-class GatewayTarget:
+class Target:
+    """Where a scenario's deliveries land; the hooks a scenario may fill (all optional)."""
+
+    pid: int | None = None  # sampled as "gateway"
+    pids: dict[str, int] = {}  # more processes to sample, by name
+    env: dict[str, str] = {}
+    stats: Any = None
+
+    def before_campaign(self) -> None:
+        """Just before the CLI call (workers consuming, sampler running)."""
+
+    def before_stop(self) -> None:
+        """After every delivery is final, before the workers stop."""
+
+    def figures(self, t0: float) -> dict[str, Any]:
+        """The scenario's own figures for the run's result (t0: the CLI call)."""
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+class GatewayTarget(Target):
     """The notice scenario: the capture SMS gateway as its own process (JSON lines with ``t``)."""
 
     def __init__(self, procs: Any, root: Path):
@@ -338,7 +310,7 @@ class GatewayTarget:
         pass
 
 
-class ProviderFakesTarget:
+class ProviderFakesTarget(Target):
     """The emergency scenario: Aliyun SMS and WeCom application fakes (``tests/providers``),
     served from threads of this process, checking signatures, tokens and batch limits as
     the providers do."""
@@ -379,8 +351,165 @@ class ProviderFakesTarget:
         self.wecom.close()
 
 
+# ---- the email scenario: an SMTP sink, and one bare smtplib connection as the yardstick -----
+
+BARE_DOMAIN = "bare.bench.local"  # Message-IDs of the yardstick's messages (not the campaign's)
+MAIL_OPTION_PREFIX = "BENCH_EMAIL_"  # --ab BENCH_EMAIL_CONNECTIONS=1: an email channel option
+
+
+class MailTarget(Target):
+    """The email scenario: the notice's capture SMS gateway, and the demo's SMTP capture server
+    (aiosmtpd, its own process, one ``.eml`` per message) as the mail sink.
+
+    Before the campaign and again once it is final, one bare ``smtplib`` connection sends
+    ``bare`` messages of the campaign's shape to the same sink: the figure Clarion's email
+    channel is held to, taken in the same run (the higher of the two counts)."""
+
+    def __init__(self, procs: Any, root: Path, bare: int, options: dict[str, Any]):
+        self.gateway = GatewayTarget(procs, root)
+        self.pid = self.gateway.pid
+        self.mail_dir = root / "mail"
+        self.smtp_url = procs.start_ready("smtp-sink", [
+            "-m", "clarion.demo.capture", "smtp", "--port", "0", "--dir", str(self.mail_dir)])
+        self.pids = {"smtp-sink": procs.children[-1][1].pid}
+        self.env = {**self.gateway.env, **email_channel_env(self.smtp_url, options)}
+        self.bare, self.options = bare, options
+        self.yardstick: dict[str, Any] = {}
+
+    def before_campaign(self) -> None:
+        self.yardstick["before"] = bare_smtplib(self.smtp_url, self.bare, "before",
+                                                self.pids["smtp-sink"])
+
+    def before_stop(self) -> None:
+        self.gateway.before_stop()
+        self.stats = self.gateway.stats
+        self.yardstick["after"] = bare_smtplib(self.smtp_url, self.bare, "after",
+                                               self.pids["smtp-sink"])
+
+    def landed(self) -> tuple[list[str], float | None]:
+        ids, first = self.gateway.landed()
+        mails = campaign_mails(self.mail_dir)
+        first_mail = min((t for _, t in mails), default=None)
+        firsts = [t for t in (first, first_mail) if t is not None]
+        return ids + [f"email:{i}" for i, _ in mails], min(firsts, default=None)
+
+    def figures(self, t0: float) -> dict[str, Any]:
+        return {"email": email_figures(campaign_mails(self.mail_dir), self.yardstick, t0),
+                "email_options": self.options}
+
+
+def email_channel_env(smtp_url: str, options: dict[str, Any]) -> dict[str, str]:
+    """The worker's email channel on the sink: the plain URL, or with options the whole spec."""
+    if not options:
+        return {"CLARION_SMTP_URL": smtp_url}
+    spec = {"type": "email", "url": smtp_url, **options}
+    return {"CLARION_SMTP_URL": smtp_url, "CLARION_CHANNELS": json.dumps({"email": spec})}
+
+
+def email_options(env: dict[str, str]) -> dict[str, Any]:
+    """``BENCH_EMAIL_CONNECTIONS=1`` → ``{"connections": 1}`` (values read as JSON if they can)."""
+    out: dict[str, Any] = {}
+    for key, value in env.items():
+        if key.startswith(MAIL_OPTION_PREFIX):
+            try:
+                out[key.removeprefix(MAIL_OPTION_PREFIX).lower()] = json.loads(value)
+            except ValueError:
+                out[key.removeprefix(MAIL_OPTION_PREFIX).lower()] = value
+    return out
+
+
+def campaign_mails(folder: Path) -> list[tuple[str, float]]:
+    """(delivery id, arrival) per campaign message at the sink, copies included: the capture
+    names a file by its Message-ID (``<id@domain>``, a copy ``….2.eml``); arrival = mtime."""
+    out = []
+    for entry in os.scandir(folder) if folder.exists() else ():
+        stem = entry.name.removesuffix(".eml")
+        if BARE_DOMAIN in stem:
+            continue
+        out.append((stem.split("@", 1)[0], entry.stat().st_mtime_ns / 1e9))
+    return out
+
+
+def email_figures(mails: list[tuple[str, float]], yardstick: dict[str, Any],
+                  t0: float) -> dict[str, Any]:
+    """Email deliveries/s at the sink (over its own span, first to last message, and from the
+    CLI call) against the bare smtplib figure of the same run."""
+    times = sorted(t for _, t in mails)
+    bare = max((y["per_s"] for y in yardstick.values()), default=None)
+    out: dict[str, Any] = {"messages": len(mails), "yardstick": yardstick,
+                           "bare_smtplib_per_s": bare}
+    if len(times) > 1:
+        span = times[-1] - times[0]
+        out.update(first_s=_r(times[0] - t0), last_s=_r(times[-1] - t0),
+                   per_s=_r(len(times) / span, 0), per_s_from_cli=_r(len(times) / (times[-1] - t0), 0))
+        out["over_bare"] = round(out["per_s"] / bare, 3) if bare else None
+    return out
+
+
+def bare_smtplib(smtp_url: str, n: int, when: str, sink_pid: int) -> dict[str, Any]:
+    """One plain smtplib connection sending ``n`` messages of the campaign's shape (rendered
+    beforehand, one recipient each) to the sink: messages/s over the sending loop, and the
+    CPU seconds used meanwhile by processes other than this one and the sink."""
+    import psutil
+    import smtplib
+    from urllib.parse import urlsplit
+    messages = yardstick_messages(n, when)
+    parts = urlsplit(smtp_url)
+    me, sink = psutil.Process(), psutil.Process(sink_pid)
+    with smtplib.SMTP(parts.hostname, parts.port, timeout=30) as smtp:
+        smtp.ehlo()
+        busy0, mine0 = _busy(psutil.cpu_times()), _cpu(me) + _cpu(sink)
+        start = time.perf_counter()
+        for address, data in messages:
+            smtp.sendmail("noreply@clarion.local", [address], data)
+        seconds = time.perf_counter() - start
+        other = _busy(psutil.cpu_times()) - busy0 - (_cpu(me) + _cpu(sink) - mine0)
+    return {"messages": n, "seconds": _r(seconds, 3), "per_s": _r(n / seconds, 0),
+            "other_cpu_s": _r(other, 2)}
+
+
+def yardstick_messages(n: int, when: str) -> list[tuple[str, bytes]]:
+    """The notice's email variant rendered for ``n`` people by the email channel's own
+    renderer (same headers, multipart text + HTML), Message-IDs under ``BARE_DOMAIN``."""
+    import jinja2
+
+    from clarion.channels.base import OutboundMessage
+    from clarion.channels.email import EmailChannel, SmtpServer
+    notice = json.loads(NOTICE.read_text())
+    channel = EmailChannel(SmtpServer("127.0.0.1", 25, None, None, False),
+                           sender="Clarion <noreply@clarion.local>", message_id_domain=BARE_DOMAIN)
+    templates = {k: jinja2.Template(v) for k, v in notice["content"]["email"].items()}
+    out = []
+    for i in range(n):
+        values = {**notice["variables"], "recipient": {"name": f"Student {i:06d}"}}
+        content = {k: t.render(values) for k, t in templates.items()}
+        address = f"s{i:06d}@campus.example.edu"
+        message = OutboundMessage(f"bare-{when}-{i}", address, content, category="campus")
+        out.append((address, channel.render(message)))
+    return out
+
+
+def _busy(t: Any) -> float:
+    return sum(getattr(t, f, 0.0) for f in ("user", "system", "nice", "irq", "softirq", "steal"))
+
+
+def _cpu(p: Any) -> float:
+    t = p.cpu_times()
+    return t.user + t.system
+
+
+def make_target(args: argparse.Namespace, procs: Any, root: Path,
+                extra_env: dict[str, str]) -> Target:
+    if args.scenario == "emergency":
+        return ProviderFakesTarget()
+    if args.scenario == "email":
+        options = email_options({**dict(args.env), **extra_env})
+        return MailTarget(procs, root, args.bare_messages, options)
+    return GatewayTarget(procs, root)
+
+
 EMERGENCY = {
-    "name": "Fire alarm", "category": "security", "priority": "emergency",
+    "name": "Fire alarm", "category": "emergency", "priority": "emergency",
     "audience": {"everyone": True}, "channels": ["sms", "wecom", "inbox"],
     "content": {
         "default": {"title": "Fire alarm in {{ building }}",
@@ -477,11 +606,11 @@ class Bench:
             report = import_csv(store, csv_path)
             result["import_seconds"] = round(time.time() - t, 2)
             result["imported"] = report.loaded
+            result["policy_site"] = _policy_site(store, csv_path, args.scenario)
 
-            target = target_box[0] = (ProviderFakesTarget() if args.scenario == "emergency"
-                                      else GatewayTarget(procs, root))
+            target = target_box[0] = make_target(args, procs, root, extra_env or {})
             env = {**self.base_env, "CLARION_DATA_DIR": str(root), "CLARION_DATABASE_URL": db_url,
-                   **target.env, "CLARION_BROKER_NAMESPACE": ns,
+                   **target.env, "CLARION_BROKER_NAMESPACE": ns, "CLARION_APPROVAL": "off",
                    **dict(args.env), **(extra_env or {})}
             metric_ports = []
             worker_pids = []
@@ -495,6 +624,8 @@ class Bench:
             self._wait_consuming(procs, root, workers)
             if target.pid:
                 sampler.watch("gateway", target.pid)
+            for name, pid in target.pids.items():
+                sampler.watch(name, pid)
             for i, pid in enumerate(worker_pids):
                 sampler.watch(f"worker-{i}", pid)
             if self.rabbit_pid:
@@ -522,6 +653,7 @@ class Bench:
                 scraper.start()
             cli_cmd = self._clarion_cmd(root, "cli", ["campaign", "send", "--request",
                                                       str(req_path), "--json"])
+            target.before_campaign()
             import psutil
             sys_cpu0 = psutil.cpu_times()
             t0 = time.time()
@@ -612,6 +744,7 @@ class Bench:
                 "loadavg_after": os.getloadavg(),
                 "progress_s_created_final": progress,
             })
+            result.update(target.figures(t0))
             if scraper:
                 result["scrapes"] = scraper.count
             if args.probe:
@@ -895,7 +1028,18 @@ def aggregate(runs: list[dict]) -> dict:
     agg["peak_rss_mb"] = {n: median([r["peak_rss_mb"].get(n) for r in runs]) for n in names}
     names = sorted({n for r in runs for n in r.get("cpu_s", {})})
     agg["cpu_s"] = {n: median([r["cpu_s"].get(n) for r in runs]) for n in names}
+    emails = [r["email"] for r in runs if r.get("email")]
+    if emails:
+        agg["email"] = {k: median([e.get(k) for e in emails]) for k in EMAIL_KEYS}
     return agg
+
+
+EMAIL_KEYS = ("per_s", "per_s_from_cli", "bare_smtplib_per_s", "over_bare", "last_s")
+
+
+def email_line(figures: dict[str, Any]) -> str:
+    return ("email " + ", ".join(f"{k} {figures.get(k)}" for k in EMAIL_KEYS)
+            if figures else "")
 
 
 def print_table(runs: list[dict], title: str) -> None:
@@ -930,10 +1074,15 @@ def _s(v: Any) -> str:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--scenario", choices=("notice", "emergency"), default="notice",
+    p.add_argument("--scenario", choices=("notice", "emergency", "email"), default="notice",
                    help="notice: a personalised notice over the SMS gateway + inbox (30,000 by "
                         "default); emergency: one identical alert over Aliyun SMS + WeCom app + "
-                        "inbox, provider-sized batches, urgent lane (50,000 by default)")
+                        "inbox, provider-sized batches, urgent lane (50,000 by default); email: "
+                        "the notice over email + SMS + inbox to an SMTP sink, against one bare "
+                        "smtplib connection to the same sink (20,000 by default)")
+    p.add_argument("--bare-messages", type=int, default=5000,
+                   help="email scenario: messages of the bare smtplib yardstick, before and "
+                        "after the campaign")
     p.add_argument("--recipients", type=int, default=None)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--channels", default=None)
@@ -973,15 +1122,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+SCENARIO_DEFAULTS = {"notice": (30_000, "sms,inbox"), "emergency": (50_000, "sms,wecom,inbox"),
+                     "email": (20_000, "email,sms,inbox")}  # recipients, channels
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--_probe"]:
         _probe_main(argv[1], argv[3:] if argv[2:3] == ["--"] else argv[2:])
         return 0
     args = parse_args(argv)
-    emergency = args.scenario == "emergency"
-    args.recipients = args.recipients or (50_000 if emergency else 30_000)
-    args.channels = args.channels or ("sms,wecom,inbox" if emergency else "sms,inbox")
+    args.recipients = args.recipients or SCENARIO_DEFAULTS[args.scenario][0]
+    args.channels = args.channels or SCENARIO_DEFAULTS[args.scenario][1]
 
     def on_term(*_: Any) -> None:
         raise KeyboardInterrupt
@@ -1021,7 +1173,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    e2e {r['e2e_s']} s, {r['rate_from_cli']} dlv/s from CLI start, "
                   f"{r['rate_from_publish']} from first publish; first at gateway "
                   f"{r['t_first_gateway_s']} s; all final: {r['all_final']}; "
-                  f"dups {r['duplicates']}", flush=True)
+                  f"dups {r['duplicates']}; other CPU {r['other_cpu_s']} s "
+                  f"{email_line(r.get('email', {}))}", flush=True)
     except KeyboardInterrupt:
         print("interrupted: stopping processes …", file=sys.stderr)
     finally:
@@ -1069,7 +1222,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {lab}: e2e {s['e2e_s']} s, {s['rate_from_cli']} dlv/s (CLI start), "
               f"{s['rate_from_publish']} dlv/s (first publish), first at gateway "
               f"{s['t_first_gateway_s']} s, cli exit {s['t_cli_exit_s']} s, all final "
-              f"{s['all_final']}, RSS MB {s['peak_rss_mb']}, CPU s {s['cpu_s']}")
+              f"{s['all_final']}, RSS MB {s['peak_rss_mb']}, CPU s {s['cpu_s']}, other CPU "
+              f"{s['other_cpu_s']} s {email_line(s.get('email', {}))}")
     if "metrics_ratio" in out:
         print(f"metrics on/off: {out['metrics_ratio']}")
     if "rss_scaling" in out:

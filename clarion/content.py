@@ -11,8 +11,11 @@ binding renders only the personal fields.  ``CompiledContent.render(channel, rec
 variables)`` does the same through a binding cached on the identity of ``variables`` — treat
 the variables as frozen once rendering starts.
 
-Templates run in Jinja2's immutable sandbox with ``StrictUndefined``; only the ``html`` field
-is autoescaped.  ``None`` renders as an empty string.  Every failure is a ``ContentError``
+Templates run in a bounded version of Jinja2's immutable sandbox (``template_sandbox``: no huge
+operands, sized calls or ranges, and a step and time budget per render) with
+``StrictUndefined``; only the ``html`` field is autoescaped.  ``None`` renders as an empty
+string.  Each rendered field is held to its channel kind's rule (``content_limits``: SMS
+segments, email and inbox sizes, http(s) links only).  Every failure is a ``ContentError``
 naming the field ("content.email.subject", "variables.room", "recipient.student_no").
 """
 
@@ -26,13 +29,14 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.environment import Template as JinjaTemplate
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
+from .content_limits import SMS_KINDS, FieldRule, rules_for
 from .store.db import Store
 from .store.models import Template
+from .template_sandbox import MAX_LENGTH, BoundedSandbox, budget
 
 FIELDS = ("title", "body", "subject", "text", "html", "url")
-SMS_KINDS = frozenset({"sms", "sms_gateway", "aliyun_sms", "tencent_sms"})
 
 # output field -> (source fields in order of preference, required)
 EMAIL_SHAPE = {"subject": (("subject", "title"), True), "text": (("text", "body"), True),
@@ -64,9 +68,9 @@ def _blank_none(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=autoescape,
-                                         finalize=_blank_none)
+def _environment(autoescape: bool) -> BoundedSandbox:
+    return BoundedSandbox(undefined=StrictUndefined, autoescape=autoescape,
+                          finalize=_blank_none)
 
 
 _TEXT_ENV = _environment(autoescape=False)
@@ -79,6 +83,7 @@ class CompiledField:
     source: str  # where it came from: "content.email.subject"
     template: JinjaTemplate
     personal: bool  # mentions ``recipient``: rendered per recipient
+    rule: FieldRule | None = None  # what the channel kind lets it carry
 
 
 # --- compiling --------------------------------------------------------------------------------
@@ -105,7 +110,9 @@ def compile_source(source: str, where: str, *, html: bool = False) -> tuple[Jinj
     unsafe = _unsafe_name(ast)
     if unsafe is not None:
         raise ContentError(where, f"access to private attribute {unsafe!r} is not allowed")
-    return env.from_string(ast), "recipient" in meta.find_undeclared_variables(ast)
+    template = env.from_string(ast)
+    template.globals = dict(template.globals)  # a plain dict: each render copies it, faster
+    return template, "recipient" in meta.find_undeclared_variables(ast)
 
 
 def _variant_fields(variant: Any, where: str) -> dict[str, str]:
@@ -149,22 +156,23 @@ class _Compiler:
         raise ContentError(f"content.{channel}", f"no variant for channel {channel!r} "
                                                  "and no 'default' variant")
 
-    def field(self, variant: str, source_field: str, output: str) -> CompiledField:
+    def field(self, variant: str, source_field: str, output: str,
+              rule: FieldRule | None = None) -> CompiledField:
         where = f"content.{variant}.{source_field}"
         if where not in self._done:
             source = self.variants[variant][source_field]
             self._done[where] = compile_source(source, where, html=source_field == "html")
         template, personal = self._done[where]
-        return CompiledField(output, where, template, personal)
+        return CompiledField(output, where, template, personal, rule)
 
     def channel(self, channel: str, kind: str) -> tuple[CompiledField, ...]:
         variant = self.variant_for(channel)
-        present = self.variants[variant]
+        present, rules = self.variants[variant], rules_for(kind)
         fields = []
         for output, (sources, required) in shape_for(kind).items():
             source = next((s for s in sources if s in present), None)
             if source is not None:
-                fields.append(self.field(variant, source, output))
+                fields.append(self.field(variant, source, output, rules.get(output)))
             elif required:
                 raise ContentError(f"content.{variant}.{output}",
                                    f"channel {channel!r} needs {' or '.join(sources)}")
@@ -207,15 +215,38 @@ def _undefined_error(field: CompiledField, exc: UndefinedError,
     return ContentError(f"{scope}.{member[1]}", f"{field.source}: {text}")
 
 
+def _generate(field: CompiledField, context: Mapping[str, Any]) -> str:
+    """The field's text, stopped as soon as it is longer than its rule could allow."""
+    limit = field.rule.max_chars if field.rule is not None else MAX_LENGTH
+    parts, size = [], 0
+    for chunk in field.template.generate(context):
+        size += len(chunk)
+        if size > limit:
+            carries = (field.rule.capacity() if field.rule is not None
+                       else f"a field carries at most {limit:,} characters")
+            raise ContentError(field.source, f"renders to more than {limit:,} characters; "
+                                             f"{carries}")
+        parts.append(chunk)
+    return "".join(parts)
+
+
 def render_field(field: CompiledField, context: Mapping[str, Any]) -> str:
+    """Render one field within the sandbox's work budget, held to the field's rule."""
     try:
-        return field.template.render(context)
+        with budget():
+            text = _generate(field, context)
+    except ContentError:
+        raise
     except UndefinedError as exc:
         raise _undefined_error(field, exc, context.get("recipient") or {}) from exc
     except SecurityError as exc:
         raise ContentError(field.source, f"unsafe template: {exc}") from exc
     except Exception as exc:  # a user's template may raise anything (1/0, "a" + 1 …)
         raise ContentError(field.source, f"{type(exc).__name__}: {exc}") from exc
+    refusal = field.rule.refusal(text) if field.rule is not None else None
+    if refusal is not None:
+        raise ContentError(field.source, refusal)
+    return text
 
 
 class BoundContent:

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DASHBOARDS_DIR = Path(__file__).resolve().parent.parent / "dashboards"
 TIMEOUT_S = 10.0
+DATASOURCE_VARIABLE = "datasource"  # every board's panels query ${datasource}
 
 
 class GrafanaPushError(Exception):
@@ -35,15 +36,23 @@ class GrafanaPushError(Exception):
 
 
 def push_dashboards(grafana_url: str, token: str, folder_title: str = "Clarion",
-                    dashboards_dir: str | Path | None = None) -> list[dict[str, Any]]:
+                    dashboards_dir: str | Path | None = None,
+                    datasource_uid: str | None = None) -> list[dict[str, Any]]:
     """Upsert every dashboard JSON of ``dashboards_dir`` into ``folder_title``.
 
+    The boards pick their Prometheus by the ``datasource`` variable (Grafana's default
+    Prometheus unless chosen); ``datasource_uid`` makes that data source the boards' default,
+    after checking that the Grafana has it.
     Returns one ``{"uid", "title", "version", "status", "url"}`` per dashboard, in file order.
     """
     dashboards = load_dashboards(Path(dashboards_dir or DEFAULT_DASHBOARDS_DIR))
+    if datasource_uid:
+        dashboards = [with_datasource(d, datasource_uid) for d in dashboards]
     where = _public_url(grafana_url)
     api = _client(grafana_url, token)
     try:
+        if datasource_uid:
+            _check_datasource(api, datasource_uid, where)
         folder_uid = ensure_folder(api, folder_title)
         return [_upsert(api, dashboard, folder_uid) for dashboard in dashboards]
     except GrafanaUnauthorizedError:
@@ -73,6 +82,28 @@ def load_dashboards(dashboards_dir: Path) -> list[dict[str, Any]]:
             raise GrafanaPushError(f"{path}: a dashboard needs a fixed 'uid' and a 'title'")
         dashboards.append(dashboard)
     return dashboards
+
+
+def with_datasource(dashboard: dict[str, Any], uid: str) -> dict[str, Any]:
+    """A copy of ``dashboard`` whose ``datasource`` variable starts on the data source ``uid``."""
+    copy = json.loads(json.dumps(dashboard))
+    for variable in copy.get("templating", {}).get("list", []):
+        if variable.get("type") == "datasource" and variable.get("name") == DATASOURCE_VARIABLE:
+            variable["current"] = {"selected": True, "text": uid, "value": uid}
+    return copy
+
+
+def _check_datasource(api: GrafanaApi, uid: str, where: str) -> None:
+    try:
+        found = api.datasource.get_datasource_by_uid(uid)
+    except GrafanaClientError as exc:
+        if exc.status_code == 404:
+            raise GrafanaPushError(f"Grafana at {where} has no data source with uid {uid!r}; "
+                                   "nothing was pushed") from None
+        raise
+    if found.get("type") != "prometheus":
+        raise GrafanaPushError(f"data source {uid!r} of Grafana at {where} is "
+                               f"{found.get('type')!r}, not prometheus; nothing was pushed")
 
 
 def ensure_folder(api: GrafanaApi, title: str) -> str:

@@ -1,29 +1,28 @@
 """The directory: the people Clarion can reach, imported from CSV and selected by audience.
 
 Imports are bulk upserts, a chunk per transaction, on SQLite and PostgreSQL alike; columns the
-file does not carry are left as they are on people already known.  Audiences are read in keyset
+file does not carry are left as they are on people already known.  Each line of the file is one
+row (no directory value spans lines), read on its own: a row in another encoding or with a quote
+left open is refused with its line number, and never swallows the rows after it.  Audiences are read in keyset
 pages ordered by id, so no caller ever holds a whole audience in memory.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (Boolean, ColumnElement, Connection, Select, and_, bindparam, delete,
-                        exists, false, func, insert, or_, select)
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy import (ColumnElement, Connection, Select, and_, delete, exists, false, func,
+                        insert, or_, select)
 
 from .domain import Audience
 from .planning.quiet_hours import zone
 from .store.db import Store
+from .store.dialects import in_json_list
 from .store.models import Recipient, RecipientRole, utcnow
 
 REQUIRED_COLUMNS = ("id", "name")
@@ -147,10 +146,6 @@ def parse_row(raw: Mapping[str | None, Any]) -> dict[str, Any]:
 
 # --- writing ----------------------------------------------------------------------------------
 
-def _dialect_insert(store: Store) -> Callable[..., Any]:
-    return postgresql.insert if store.engine.dialect.name == "postgresql" else sqlite.insert
-
-
 def _updated_columns(header: set[str]) -> list[str]:
     """Only what the file carries is overwritten on people already known."""
     columns = [c for c in sorted(KNOWN) if c in header and c != "id"]
@@ -164,7 +159,7 @@ class _Upserter:
 
     def __init__(self, store: Store, header: set[str]):
         self.store = store
-        stmt = _dialect_insert(store)(Recipient)
+        stmt = store.insert(Recipient)
         updates = {c: stmt.excluded[c] for c in _updated_columns(header)}
         self.upsert = stmt.on_conflict_do_update(index_elements=["id"], set_=updates)
         self.with_roles = "roles" in header
@@ -221,16 +216,34 @@ class _Importer:
             self.pending = []
 
 
-def _import_rows(store: Store, reader: csv.DictReader) -> ImportReport:
-    missing = _missing_columns(reader.fieldnames)
-    if missing:
-        return ImportReport(0, [(1, f"missing column(s): {', '.join(missing)}")])
-    importer = _Importer(store, list(reader.fieldnames or []))
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that did not decode (surrogateescape)
+
+
+def _line_row(fieldnames: list[str], line: str) -> Mapping[str | None, Any]:
+    """One line as a row; RowError if it is not one CSV record in UTF-8."""
+    if _NOT_UTF8.search(line):
+        raise RowError("not UTF-8 text (saved in another encoding? save the file as UTF-8)")
     try:
-        for raw in reader:
-            importer.add(reader.line_num, raw)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        importer.report.errors.append((reader.line_num + 1, f"unreadable from here on: {exc}"))
+        return next(csv.DictReader([line], fieldnames=fieldnames, strict=True))
+    except csv.Error as exc:
+        raise RowError(f"not one CSV row ({exc}): is a quote left open?") from None
+
+
+def _import_lines(store: Store, lines: Iterator[str]) -> ImportReport:
+    header = next(lines, "")
+    fieldnames = next(csv.reader([header]), [])
+    missing = _missing_columns(fieldnames)
+    if missing or _NOT_UTF8.search(header):
+        problem = f"missing column(s): {', '.join(missing)}" if missing else "not UTF-8 text"
+        return ImportReport(0, [(1, problem)])
+    importer = _Importer(store, fieldnames)
+    for number, line in enumerate(lines, start=2):
+        if not line.strip():
+            continue
+        try:
+            importer.add(number, _line_row(fieldnames, line))
+        except RowError as exc:
+            importer.report.errors.append((number, str(exc)))
     importer.flush()
     return importer.report
 
@@ -238,48 +251,15 @@ def _import_rows(store: Store, reader: csv.DictReader) -> ImportReport:
 def import_csv(store: Store, path: str | Path) -> ImportReport:
     """Upsert the recipients in a CSV file; bad rows are reported, good rows still load."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            return _import_rows(store, csv.DictReader(fh))
+        with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
+            return _import_lines(store, iter(fh))
     except FileNotFoundError as exc:
         raise DirectoryError(f"no such file: {path}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise DirectoryError(f"cannot read {path}: {exc}") from exc
 
 
 # --- audiences --------------------------------------------------------------------------------
-
-class _InJsonList(ColumnElement[bool]):
-    """``column IN <a JSON array bound as one parameter>``: no limit on how many ids."""
-
-    type = Boolean()
-    inherit_cache = False
-
-    def __init__(self, column: ClauseElement, values: list[str]):
-        self.column = column
-        self.payload = bindparam(None, json.dumps(values), unique=True)
-
-
-@compiles(_InJsonList)
-def _in_json_list_default(element: _InJsonList, compiler: Any, **kw: Any) -> str:
-    values = json.loads(element.payload.value)
-    return compiler.process(element.column.in_(values), **kw)
-
-
-def _sql_parts(element: _InJsonList, compiler: Any, kw: dict[str, Any]) -> tuple[str, str]:
-    return compiler.process(element.column, **kw), compiler.process(element.payload, **kw)
-
-
-@compiles(_InJsonList, "sqlite")
-def _in_json_list_sqlite(element: _InJsonList, compiler: Any, **kw: Any) -> str:
-    column, payload = _sql_parts(element, compiler, kw)
-    return f"{column} IN (SELECT value FROM json_each({payload}))"
-
-
-@compiles(_InJsonList, "postgresql")
-def _in_json_list_postgresql(element: _InJsonList, compiler: Any, **kw: Any) -> str:
-    column, payload = _sql_parts(element, compiler, kw)
-    return f"{column} IN (SELECT json_array_elements_text(CAST({payload} AS JSON)))"
-
 
 def _criteria(audience: Audience) -> list[ColumnElement[bool]]:
     criteria: list[ColumnElement[bool]] = []
@@ -302,7 +282,7 @@ def audience_filter(audience: Audience) -> ColumnElement[bool]:
     criteria = _criteria(audience)
     chosen = [and_(*criteria)] if criteria else []
     if audience.ids:
-        chosen.append(_InJsonList(Recipient.id, list(audience.ids)))
+        chosen.append(in_json_list(Recipient.id, list(audience.ids)))
     return and_(active, or_(*chosen) if chosen else false())
 
 
@@ -381,3 +361,20 @@ def count_audience(store: Store, audience: Audience) -> int:
 def sample_recipient(store: Store, audience: Audience) -> dict | None:
     """The first recipient of the audience (by id), or None if it is empty."""
     return next((page[0] for page in stream_recipients(store, audience, chunk=1)), None)
+
+
+def segment_labels(store: Store, audience: Audience,
+                   bounds: list[tuple[str | None, str | None]]) -> list[str]:
+    """What each (after_id, upto_id] segment covers: "all", or "recipients FIRST–LAST"."""
+    if bounds == [(None, None)]:
+        return ["all"]
+    labels = []
+    with store.read() as conn:
+        for after, upto in bounds:
+            ids = select(func.min(Recipient.id), func.max(Recipient.id)).where(
+                audience_filter(audience))
+            ids = ids.where(Recipient.id > after) if after is not None else ids
+            ids = ids.where(Recipient.id <= upto) if upto is not None else ids
+            first, last = conn.execute(ids).one()
+            labels.append(f"recipients {first}–{last}")
+    return labels

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .variants import Content, Variant  # noqa: F401 - Variant: the message API's variant
+
 
 class Priority(str, enum.Enum):
     NORMAL = "normal"
@@ -77,19 +79,6 @@ class Audience(BaseModel):
         return self
 
 
-class Variant(BaseModel):
-    """One channel's rendered shape; each field is a Jinja2 template source."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: str | None = Field(None, max_length=500)
-    body: str | None = Field(None, max_length=20_000)
-    subject: str | None = Field(None, max_length=500)
-    text: str | None = Field(None, max_length=20_000)
-    html: str | None = Field(None, max_length=200_000)
-    url: str | None = Field(None, max_length=2_000)
-
-
 class CampaignRequest(BaseModel):
     """A notice to an audience over some channels: the broadcast flow's one parameter."""
 
@@ -102,8 +91,8 @@ class CampaignRequest(BaseModel):
     channels: list[str] | Literal["auto"] = Field(
         ..., description='the channels to use, or "auto": the routing rule of the category')
     template: str | None = Field(None, description="a stored template's name")
-    content: dict[str, Variant] | None = Field(
-        None, description='inline variants: {"default": {...}, "email": {...}, "sms": {...}}')
+    content: Content | None = Field(
+        None, description="the text, per channel: a default and any channel's own")
     variables: dict[str, Any] = Field(default_factory=dict)
     idempotency_key: str | None = Field(None, max_length=200)
     source: str = Field("cli", max_length=64, description="which system asked")

@@ -21,15 +21,18 @@ from typing import Any, Mapping
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import select, update
 
 from .domain import Audience, Priority
+from .store import api_keys
 from .store.api_models import ApiKey
 from .store.db import Store
-from .store.models import utcnow
 
 KEY_PREFIX = "clk_"
 EMERGENCY = "emergency"
+# A key's requests per second (burst: one second's worth) unless given: room for a producing
+# system's bursts (a night's overdue notices, 20 concurrent posts) while one runaway caller
+# still leaves most of an API process (~450–770 requests/s, docs/BENCHMARKS.md) to the others.
+DEFAULT_RATE = 100.0
 
 
 class ApiSettings(BaseSettings):
@@ -41,7 +44,9 @@ class ApiSettings(BaseSettings):
     api_key_cache_seconds: float = 5.0  # a revoked key may work this long in other processes
     inbox_token_secret: SecretStr | None = None  # no secret: no inbox token is valid
     inbox_token_ttl: int = 7 * 24 * 3600
-    inbox_poll_seconds: float = 0.25
+    inbox_poll_seconds: float = 0.25  # one query for all open streams, this often
+    inbox_streams_per_recipient: int = 4  # open inbox streams of one recipient, per process
+    inbox_streams_total: int = 1000  # open inbox streams of everyone, per process
     receipt_secrets: dict[str, SecretStr] = {}  # provider -> HMAC secret of its callbacks
     api_max_body_bytes: int = 1_000_000
     idempotency_wait_seconds: float = 10.0
@@ -155,51 +160,44 @@ def _principal(row: ApiKey) -> Principal:
 
 
 def create_key(store: Store, settings: ApiSettings, system: str, categories: list[str],
-               channels: list[str], audiences: list[str], rate: float,
+               channels: list[str], audiences: list[str], rate: float = DEFAULT_RATE,
                abilities: list[str] | None = None) -> tuple[str, str]:
     """Store a new key's hash; return (key id, the key itself — shown once)."""
     unknown = sorted(set(abilities or ()) - set(ABILITIES))
     if unknown:
         raise ValueError(f"unknown abilities {', '.join(unknown)}; known: {', '.join(ABILITIES)}")
     key, key_id = new_key(), "k_" + uuid.uuid4().hex[:16]
-    with store.session() as s:
-        s.add(ApiKey(id=key_id, system=system, prefix=key[:12],
-                     key_hash=hash_key(key, settings.api_key_pepper),
-                     categories={"allow": categories}, channels={"allow": channels},
-                     audiences={"allow": audiences}, rate=rate,
-                     abilities={"allow": list(abilities or ())}))
+    api_keys.add(store, dict(id=key_id, system=system, prefix=key[:12],
+                             key_hash=hash_key(key, settings.api_key_pepper),
+                             categories={"allow": categories}, channels={"allow": channels},
+                             audiences={"allow": audiences}, rate=rate,
+                             abilities={"allow": list(abilities or ())}))
     return key_id, key
 
 
 def rotate_key(store: Store, settings: ApiSettings, key_id: str) -> str | None:
     """Give the key a new secret (the old one stops working); None if there is no such key."""
     key = new_key()
-    with store.session() as s:
-        row = s.get(ApiKey, key_id)
-        if row is None or row.revoked_at is not None:
-            return None
-        row.key_hash, row.prefix = hash_key(key, settings.api_key_pepper), key[:12]
+    if not api_keys.set_secret(store, key_id, hash_key(key, settings.api_key_pepper), key[:12]):
+        return None
     _CACHE.clear()
     return key
 
 
 def revoke_key(store: Store, key_id: str) -> bool:
-    with store.session() as s:
-        done = s.execute(update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
-                         .values(revoked_at=utcnow())).rowcount
+    done = api_keys.revoke(store, key_id)
     _CACHE.clear()
-    return bool(done)
+    return done
 
 
 def list_keys(store: Store) -> list[dict[str, Any]]:
-    with store.session() as s:
-        rows = s.execute(select(ApiKey).order_by(ApiKey.created_at)).scalars().all()
-        return [{"id": r.id, "system": r.system, "prefix": r.prefix + "…",
-                 "categories": r.categories["allow"], "channels": r.channels["allow"],
-                 "audiences": r.audiences["allow"], "rate": r.rate,
-                 "abilities": (r.abilities or {}).get("allow", []),
-                 "created_at": r.created_at.isoformat(),
-                 "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None} for r in rows]
+    return [{"id": r.id, "system": r.system, "prefix": r.prefix + "…",
+             "categories": r.categories["allow"], "channels": r.channels["allow"],
+             "audiences": r.audiences["allow"], "rate": r.rate,
+             "abilities": (r.abilities or {}).get("allow", []),
+             "created_at": r.created_at.isoformat(),
+             "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None}
+            for r in api_keys.all_keys(store)]
 
 
 class _KeyCache:
@@ -238,9 +236,8 @@ def verify_key(store: Store, settings: ApiSettings, key: str) -> Principal | Non
     cached, principal = _CACHE.get(digest)
     if cached:
         return principal
-    with store.session() as s:
-        row = s.execute(select(ApiKey).where(ApiKey.key_hash == digest)).scalar_one_or_none()
-        principal = _principal(row) if row is not None and row.revoked_at is None else None
+    row = api_keys.by_hash(store, digest)
+    principal = _principal(row) if row is not None and row.revoked_at is None else None
     _CACHE.put(digest, principal, settings.api_key_cache_seconds)
     return principal
 
@@ -262,8 +259,17 @@ def issue_inbox_token(settings: ApiSettings, recipient_id: str, ttl: int | None 
     return f"{payload}.{_mac(settings.inbox_token_secret, payload)}"
 
 
-def verify_inbox_token(settings: ApiSettings, token: str, now: float | None = None) -> str | None:
-    """The recipient id of a valid, unexpired token, else None."""
+@dataclass(frozen=True)
+class InboxReader:
+    """The recipient behind a valid inbox token, and when the token expires (epoch seconds)."""
+
+    recipient_id: str
+    expires_at: int
+
+
+def read_inbox_token(settings: ApiSettings, token: str, now: float | None = None
+                     ) -> InboxReader | None:
+    """The reader of a valid, unexpired token, else None."""
     if settings.inbox_token_secret is None or len(token) > 300:
         return None
     parts = token.rsplit(".", 2)
@@ -273,4 +279,12 @@ def verify_inbox_token(settings: ApiSettings, token: str, now: float | None = No
     expected = _mac(settings.inbox_token_secret, f"{recipient_id}.{expiry}")
     if not hmac.compare_digest(expected, signature):
         return None
-    return recipient_id if int(expiry) > (time.time() if now is None else now) else None
+    if int(expiry) <= (time.time() if now is None else now):
+        return None
+    return InboxReader(recipient_id, int(expiry))
+
+
+def verify_inbox_token(settings: ApiSettings, token: str, now: float | None = None) -> str | None:
+    """The recipient id of a valid, unexpired token, else None."""
+    reader = read_inbox_token(settings, token, now)
+    return reader.recipient_id if reader is not None else None

@@ -59,11 +59,20 @@ class Settings(BaseSettings):
 
     # delivery policy (clarion/planning): on by default; off: only addresses are checked
     policy: bool = True
+    predictions: bool = True  # per-person channel order and send time (clarion/intelligence)
     default_timezone: str = "Asia/Shanghai"  # of people whose directory row names none
     public_url: str = "http://127.0.0.1:8000"  # where people reach the API (unsubscribe links)
     link_secret: SecretStr = SecretStr("clarion-dev-link-secret")  # set it in production
     unsubscribe_ttl_days: int = Field(60, ge=1, le=3650)
     release_batch: int = Field(5000, ge=1, le=100_000)  # deferred deliveries per release step
+
+    # approval (clarion/tasks/approval.py): emergencies, audiences above this size and senders
+    # whose role needs it wait for an approver; unanswered after the timeout: cancelled.
+    # off: nothing waits (drills, the demo, benchmarks)
+    approval: bool = True
+    approval_audience_size: int = Field(5000, ge=1)
+    approval_timeout_s: int = Field(24 * 3600, ge=1)
+    approval_poll_s: int = Field(5, ge=1)
 
     metrics_port: int | None = None
     grafana_url: str | None = None  # linked from each campaign's Prefect artifact

@@ -146,6 +146,7 @@ def plan(store: Store, settings: Settings, request: MessageRequest, source: str 
          reach: Reach | None = None) -> Plan:
     """Check everything that can fail before a row exists — the category, the route, the
     caller's reach of channels and people — and only then render the content once."""
+    request, _advice = campaigns.with_category(store, request)  # "auto": suggested
     category = load_category(store, request.category)
     route = resolve_route(store, settings, request.category, source, request.channels,
                           request.priority)
@@ -191,11 +192,11 @@ def _store_message(store: Store, rows: list[dict[str, Any]], message: dict[str, 
     deliveries to publish now.  A repeat (same message id) inserts nothing and publishes
     again only what was not sent yet: the worker's claim absorbs the copies.
     ``fresh``: the message id is new (random), so nothing of it can exist yet."""
-    known = {} if fresh else deliveries.existing(store, [r["id"] for r in rows])
+    known = {} if fresh else store.existing([r["id"] for r in rows])
     new = [r for r in rows if r["id"] not in known]
     if new or not known:
         with store.connect() as conn:
-            deliveries.insert_new_in(conn, new, actor)
+            store.insert_deliveries(new, actor)(conn)
             policy_sql.bump_counters(conn, Counter(r["code"] or "send" for r in new))
             if conn.execute(deliveries.insert_ignore(conn, Message.__table__),
                             message).rowcount:

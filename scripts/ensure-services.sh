@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Make sure the services Clarion needs are installed and running on this machine.
 #   ensure-services.sh rabbitmq [postgresql]
-# RabbitMQ: installed with apt if missing, started if stopped.  PostgreSQL (tests only):
+# RabbitMQ: installed with apt if missing, started if stopped, with its rabbitmq_prometheus
+# (metrics on 127.0.0.1:15692, scraped by dashboards/prometheus.yml) and rabbitmq_management
+# (UI and HTTP API on 127.0.0.1:15672) plugins enabled, both on loopback.  PostgreSQL (tests only):
 # likewise, with a database "test" that user postgres reaches from 127.0.0.1 without a password.
 set -euo pipefail
 
@@ -16,6 +18,31 @@ apt_install() {
 }
 
 ensure_rabbitmq() {
+  start_rabbitmq
+  enable_rabbitmq_plugins
+}
+
+RABBITMQ_CONF=/etc/rabbitmq/rabbitmq.conf
+enable_rabbitmq_plugins() {  # idempotent; on a running node at once, no restart
+  command -v rabbitmq-plugins >/dev/null || return 0
+  if [ -d /etc/rabbitmq ]; then  # the plugins' listeners on loopback from every next start
+    for key in management.tcp.ip prometheus.tcp.ip; do
+      grep -q "^$key" "$RABBITMQ_CONF" 2>/dev/null || echo "$key = 127.0.0.1" >>"$RABBITMQ_CONF"
+    done
+  fi
+  local enabled
+  enabled=$(rabbitmq-plugins list -e -m 2>/dev/null || true)
+  if grep -qx rabbitmq_prometheus <<<"$enabled" && grep -qx rabbitmq_management <<<"$enabled"; then
+    return 0
+  fi
+  echo "enabling RabbitMQ plugins rabbitmq_prometheus (:15692) and rabbitmq_management (:15672)" >&2
+  # the running node has not read those lines: give the listeners loopback before they start
+  rabbitmqctl eval 'application:set_env(rabbitmq_management, tcp_config, [{ip, "127.0.0.1"}, {port, 15672}]), application:set_env(rabbitmq_prometheus, tcp_config, [{ip, "127.0.0.1"}, {port, 15692}]).' >/dev/null 2>&1 || true
+  rabbitmq-plugins enable --quiet rabbitmq_prometheus rabbitmq_management >/dev/null
+  wait_port 15692 "RabbitMQ's prometheus plugin"
+}
+
+start_rabbitmq() {
   port_open 5672 && return 0
   if ! command -v rabbitmq-server >/dev/null; then
     echo "installing RabbitMQ with apt" >&2

@@ -7,6 +7,7 @@ export DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
 scripts/bootstrap.sh
 scripts/ensure-services.sh rabbitmq postgresql
 [ -x scripts/ensure-prometheus.sh ] && scripts/ensure-prometheus.sh
+scripts/ensure-chromium.sh     # Debian chromium for the browser tests (Playwright drives it)
 PY=.venv/bin/python
 
 run() {  # pytest exits 5 when it collects nothing: that is a failure here
@@ -18,4 +19,4 @@ run() {  # pytest exits 5 when it collects nothing: that is a failure here
 }
 
 run SQLite -q "$@"
-CLARION_TEST_DB=postgresql run PostgreSQL -q -m "not sqlite_only" "$@"
+CLARION_TEST_DB=postgresql run PostgreSQL -q "$@"

@@ -66,12 +66,8 @@ def db_url(tmp_path: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    from clarion.store import db as store_db
-    for engine in list(store_db._STORES.values()) + [store_db.engine_for(f"{PG_URL}?options=-csearch_path%3D{schema}")]:
-        engine = getattr(engine, "engine", engine)
-        engine.dispose()
-    store_db._STORES.clear()
-    store_db.engine_for.cache_clear()
+    from clarion.store.db import forget_stores
+    forget_stores()  # close this test's pools before its schema goes
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
@@ -119,6 +115,7 @@ def clarion_env(tmp_path: Path, db_url: str, rabbitmq: str,
         "CLARION_BROKER_URL": rabbitmq,
         "CLARION_BROKER_NAMESPACE": namespace,
         "CLARION_RETRY_DELAYS": FAST_RETRIES,
+        "CLARION_APPROVAL": "off",  # tests/console turn it on
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -247,19 +244,27 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real local Prefect server for the session (ephemeral mode drops task-run records)."""
     home = tmp_path_factory.mktemp("prefect-home")
     port = free_port()
+    url = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
-           "PREFECT_UI_ENABLED": "false", "DO_NOT_TRACK": "1"}
+           "PREFECT_UI_ENABLED": "true", "PREFECT_UI_API_URL": url,  # the UI: browser tests
+           "DO_NOT_TRACK": "1"}
     env.pop("PREFECT_API_URL", None)
     prefect = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
     log = open(home / "server.log", "w")
     proc = subprocess.Popen([prefect, "server", "start", "--host", "127.0.0.1", "--port",
                              str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/api"
     _wait_http(f"{url}/health", proc, home / "server.log")
     old = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME")}
     os.environ["PREFECT_API_URL"] = url
     os.environ["PREFECT_HOME"] = str(home)
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from clarion.flows.results import ensure_result_storage
+    with ThreadPoolExecutor(1) as pool:  # as `clarion up` does; in a thread of its own, for
+        # the browser tests' Playwright may hold a running loop in the main thread
+        pool.submit(asyncio.run, ensure_result_storage(home / "results")).result()
     yield url
     for k, v in old.items():
         if v is None:
@@ -309,13 +314,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60, interval: flo
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The PostgreSQL pass runs only the tests that reach the database through ``db_url``
-    (the rest ran already in the SQLite pass and do not depend on the database)."""
+    """The PostgreSQL pass runs every test that reaches the database through ``db_url``
+    (directly or through ``clarion_env``, ``settings``, ``store`` …): the rest do not touch
+    a database and ran already in the SQLite pass.  Tests of SQLite's own mechanisms
+    (``sqlite_only``: its writer queue, WAL, query plans) stay out of it."""
     if TEST_DB != "postgresql":
         return
     keep, drop = [], []
     for item in items:
-        (keep if "db_url" in getattr(item, "fixturenames", ()) else drop).append(item)
+        uses_db = "db_url" in getattr(item, "fixturenames", ())
+        (keep if uses_db and not item.get_closest_marker("sqlite_only") else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

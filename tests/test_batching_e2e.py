@@ -16,7 +16,7 @@ from .providers.fake_aliyun_sms import FakeAliyunSms
 from .providers.test_aliyun_sms import KEY_ID, SECRET
 from .scenarios import all_final, summary
 
-pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
+pytestmark = [pytest.mark.slow]
 
 N = 20_000
 

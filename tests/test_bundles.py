@@ -8,7 +8,7 @@ import pika
 import pytest
 
 from clarion.broker.message import DeliveryMessage, bundle_body, bundle_properties
-from clarion.worker.runner import Lane
+from clarion.worker.lanes import Lane
 
 
 def _msg(i: int, content: dict | None = None) -> DeliveryMessage:

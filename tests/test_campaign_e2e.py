@@ -76,9 +76,35 @@ def test_the_flow_run_leaves_a_results_artifact_with_dashboard_links(prefect_api
     r = httpx.get(f"{prefect_api}/artifacts/{key}/latest", timeout=10)
     assert r.status_code == 200, r.text
     artifact = r.json()
-    assert artifact["type"] == "table"
-    assert "https://grafana.campus.example.edu/d/clarion-overview" in artifact["description"]
-    rows = artifact["data"] if isinstance(artifact["data"], list) else json.loads(artifact["data"])
-    assert {row["channel"]: row["sent"] for row in rows} == {
-        channel: counts["sent"] for channel, counts in result["channels"].items()}
-    assert all(row["sent"] > 0 for row in rows)
+    # the summary belongs to the flow run (not to a task run), as markdown
+    assert artifact["type"] == "markdown" and artifact["task_run_id"] is None
+    assert artifact["flow_run_id"] == result["flow_run_id"]
+    text = artifact["data"]
+    assert "https://grafana.campus.example.edu/d/clarion-overview" in text
+    assert f"http://127.0.0.1:8000/console/campaigns/{result['campaign_id']}" in text
+    assert "**completed**" in text
+    for channel, counts in result["channels"].items():
+        assert f"| {channel} | {counts['sent']} | 0 |" in text
+    assert all(c["sent"] > 0 for c in result["channels"].values())
+    # the same result as JSON, for a system that reads only Prefect's REST API
+    r = httpx.get(f"{prefect_api}/artifacts/{key}-result/latest", timeout=10)
+    assert r.status_code == 200 and r.json()["data"] == result, r.text
+
+
+def test_fan_out_task_runs_say_which_recipients_they_cover(prefect_api, store, campus,
+                                                          sms_gateway, workers, monkeypatch):
+    import httpx
+
+    from clarion.settings import get_settings
+    monkeypatch.setenv("CLARION_SEGMENT_SIZE", "25")
+    get_settings.cache_clear()
+    campus(60)
+    sms_gateway()
+    workers.start(channels="sms")
+    result = run_broadcast({**NOTICE, "channels": ["sms"], "idempotency_key": "task-names",
+                            "audience": {"roles": ["student"]}})
+    body = {"flow_runs": {"id": {"any_": [result["flow_run_id"]]}}}
+    runs = httpx.post(f"{prefect_api}/task_runs/filter", json=body, timeout=10).json()
+    names = sorted(r["name"] for r in runs if r["name"].startswith("sms,"))
+    assert names == ["sms, recipients S000001–S000025", "sms, recipients S000026–S000050",
+                     "sms, recipients S000051–S000051"], names

@@ -103,7 +103,8 @@ def test_email_550_fails_451_retries_and_the_rest_still_go(tmp_path: Path) -> No
     assert result.outcome is Outcome.RETRY and result.code == "451"
 
 
-def test_email_reuses_one_connection_across_calls(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pool", [1, 4])
+def test_email_reuses_its_pooled_connections_across_calls(tmp_path: Path, pool: int) -> None:
     messages = [mail(f"m-{i}", f"s{i:06d}@campus.example.edu") for i in range(60)]
 
     async def scenario(channel: EmailChannel) -> list[Any]:
@@ -113,10 +114,10 @@ def test_email_reuses_one_connection_across_calls(tmp_path: Path) -> None:
         return first + second
 
     with start_smtp_capture(folder=tmp_path) as smtp:
-        results = run(scenario(email_channel(smtp.url)))
+        results = run(scenario(email_channel(smtp.url, connections=pool)))
         stats = smtp.stats()
     assert [r.outcome for r in results] == [Outcome.SENT] * 60
-    assert stats == {"received": 60, "connections": 1}
+    assert stats == {"received": 60, "connections": pool}
 
 
 def test_email_retries_when_the_server_is_gone_and_reconnects_after(tmp_path: Path) -> None:
@@ -390,26 +391,20 @@ def test_webhook_needs_url_and_secret() -> None:
 
 # ---- inbox -------------------------------------------------------------------------------------
 
-def test_inbox_writes_one_batch_in_one_call() -> None:
-    calls: list[list[dict[str, Any]]] = []
-    channel = InboxChannel.from_options({}, ChannelDeps(inbox_writer=calls.append))
+def test_inbox_shapes_one_row_per_message_for_the_worker_to_write() -> None:
+    channel = InboxChannel.from_options({}, ChannelDeps())
     messages = [OutboundMessage(f"i-{i}", f"S{i:06d}", {"subject": "Exam", "text": "Mon 9:00",
                                                         "url": "https://app/x"},
                                 category="exams") for i in range(3)]
-    results = run(channel.send(messages))
-    assert [r.outcome for r in results] == [Outcome.SENT] * 3
-    assert len(calls) == 1 and len(calls[0]) == 3
-    assert calls[0][0] == {"delivery_id": "i-0", "recipient_id": "S000000", "category": "exams",
-                           "title": "Exam", "body": "Mon 9:00", "url": "https://app/x"}
+    rows = channel.rows(messages)
+    assert len(rows) == 3 and channel.local
+    assert rows[0] == {"delivery_id": "i-0", "recipient_id": "S000000", "category": "exams",
+                       "title": "Exam", "body": "Mon 9:00", "url": "https://app/x"}
 
 
-def test_inbox_writer_failure_retries_every_message() -> None:
-    def broken(rows: list[dict[str, Any]]) -> None:
-        raise RuntimeError("database is locked")
-
-    channel = InboxChannel.from_options({}, ChannelDeps(inbox_writer=broken))
+def test_the_inbox_never_claims_a_send_of_its_own() -> None:
+    """Its rows are written by the worker with the record: a send alone would be a lie."""
+    channel = InboxChannel.from_options({}, ChannelDeps())
     results = run(channel.send([OutboundMessage("i-1", "S1", {"title": "t"}),
                                 OutboundMessage("i-2", "S2", {"title": "t"})]))
-    assert [r.outcome for r in results] == [Outcome.RETRY, Outcome.RETRY]
-    with pytest.raises(ConfigurationError):
-        InboxChannel.from_options({}, ChannelDeps())
+    assert [r.outcome for r in results] == [Outcome.FAILED] * 2

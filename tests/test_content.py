@@ -205,8 +205,8 @@ def test_rendering_an_uncompiled_channel_is_an_error():
 # --- stored templates -------------------------------------------------------------------------
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'clarion.db'}")
+def store(db_url) -> Store:
+    return Store(db_url)
 
 
 def test_templates_are_saved_loaded_and_replaced(store):
@@ -234,3 +234,137 @@ def test_a_field_that_is_not_text_is_named():
     with pytest.raises(ContentError) as info:
         compile_content({"default": {"title": 42, "body": "b"}}, ["inbox"])
     assert info.value.field == "content.default.title"
+
+
+# --- bounded work: template bombs are refused, quickly, naming the field ------------------------
+
+BOMBS = [
+    "{{ 3**10000000 > 0 }}",  # Jinja would fold it while compiling
+    "{{ 'x' * 10**9 }}",
+    "{{ (10**3000) * (10**3000) }}",
+    "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    "{% for i in range(100000) %}{% for j in range(100000) %}{{ recipient.name }}{% endfor %}"
+    "{% endfor %}",
+    "{{ range(10**8)|list }}",
+    "{% set ns = namespace(s='x' * 100000) %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
+    "{% endfor %}{{ ns.s|length }}",
+    "{% macro d(s, n) %}{% if n %}{{ d(s ~ s, n - 1) }}{% else %}{{ s|length }}{% endif %}"
+    "{% endmacro %}{{ d('x', 40) }}",
+    "{{ 'x'|center(1000000000) }}",
+    "{{ 'x'.ljust(1000000000) }}",
+    "{{ '{:>1000000000}'.format(1) }}",
+    "{{ '%1000000000d' % 1 }}",
+    "{{ '%1000000000d'|format(1) }}",
+    "{{ ('x' * 100000)|replace('', 'y' * 1000) }}",
+    "{{ ('x' * 100000).join(['a'] * 100000) }}",
+    "{{ range(100000)|map('string')|join('x' * 100000) }}",
+    "{{ [1]|batch(1000000000, 'x')|list }}",
+    "{{ lipsum(1000000) }}",
+]
+
+
+@pytest.mark.parametrize("bomb", BOMBS)
+def test_a_template_bomb_is_refused_naming_the_field(bomb):
+    with pytest.raises(ContentError) as info:
+        compile_content({"default": {"title": "t", "body": bomb}}, ["inbox"]).check({}, ANN)
+    assert info.value.field == "content.default.body"
+
+
+def test_a_bomb_in_one_recipient_is_refused_when_that_recipient_renders():
+    body = ("{% if recipient.id == 's9' %}{% for i in range(100000) %}{% for j in range(100000) %}"
+            "{% endfor %}{% endfor %}{% endif %}ok")
+    compiled = compile_content({"default": {"title": "t", "body": body}}, ["inbox"])
+    assert compiled.render("inbox", ANN, {})["body"] == "ok"
+    with pytest.raises(ContentError) as info:
+        compiled.render("inbox", {**ANN, "id": "s9"}, {})
+    assert info.value.field == "content.default.body" and "steps" in info.value.message
+
+
+def test_refusals_never_quote_a_value():
+    secret = "13800138000"
+    body = "{{ recipient.phone * 1000000 }}{{ recipient.phone|center(1000000000) }}"
+    with pytest.raises(ContentError) as info:
+        compile_content({"default": {"title": "t", "body": body}}, ["inbox"]).check(
+            {}, {**ANN, "phone": secret})
+    assert secret not in str(info.value)
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("{% for x in [1, 2, 3] %}{{ loop.index }}/{{ loop.length }}{% if loop.last %}!{% endif %}"
+     "{% endfor %}", "1/32/33/3!"),
+    ("{{ 2 ** 100 }} {{ 7 // 2 }} {{ -3 }} {{ 'a' ~ 1 }} {{ [1] + [2] }}",
+     "1267650600228229401496703205376 3 -3 a1 [1, 2]"),
+    ("{{ 'ab'|center(6) }}|{{ ['a', 'b']|join(', ') }}|{{ 'a-b'|replace('-', '+') }}",
+     "  ab  |a, b|a+b"),
+    ("{{ '%05.1f'|format(3.14159) }} {{ '{:>4}'.format('x') }} {{ '%s!' % 'hi' }}",
+     "003.1    x hi!"),
+    ("{% for r in rows recursive %}{{ r.n }}{{ loop(r.kids) }}{% endfor %}", "123"),
+])
+def test_ordinary_templates_still_render(source, expected):
+    rows = [{"n": 1, "kids": [{"n": 2, "kids": []}]}, {"n": 3, "kids": []}]
+    out = render({"default": {"title": "t", "body": source}}, "inbox", variables={"rows": rows})
+    assert out["body"] == expected
+
+
+# --- output caps per channel kind ----------------------------------------------------------------
+
+def refusal(variants, channel, kinds=None) -> ContentError:
+    with pytest.raises(ContentError) as info:
+        render(variants, channel, kinds=kinds)
+    return info.value
+
+
+def test_an_sms_is_held_to_ten_segments():
+    bomb = {"sms": {"text": "{{ 'x' * 1000000 }}"}}
+    error = refusal(bomb, "sms")
+    assert error.field == "content.sms.text" and "SMS" in error.message
+    campus = {"default": {"title": "t", "body": "{{ 'x' * 1000000 }}"}}
+    assert refusal(campus, "campus_sms", {"campus_sms": "aliyun_sms"}).field == \
+        "content.default.body"
+    assert "segments" in refusal({"sms": {"text": "{{ '你' * 671 }}"}}, "sms").message
+    assert render({"sms": {"text": "{{ '你' * 670 }}"}}, "sms")["text"] == "你" * 670
+
+
+def test_email_inbox_and_push_fields_have_their_caps():
+    assert refusal({"email": {"subject": "{{ 's' * 999 }}", "text": "b"}}, "email").field == \
+        "content.email.subject"
+    assert refusal({"email": {"subject": "s", "text": "t", "html": "{{ 'x' * 1000001 }}"}},
+                   "email").field == "content.email.html"
+    assert refusal({"default": {"title": "{{ 't' * 501 }}", "body": "b"}}, "inbox").field == \
+        "content.default.title"
+    push = {"default": {"title": "t", "body": "{{ '你' * 700 }}"}}  # 2,100 bytes in UTF-8
+    assert "bytes" in refusal(push, "push", {"push": "webpush"}).message
+    assert render(push, "inbox")["body"] == "你" * 700
+
+
+def test_sms_segments_count_gsm_septets_and_ucs2_units():
+    from clarion.content_limits import sms_segments
+    assert [sms_segments("a" * n) for n in (0, 160, 161, 306, 307)] == [1, 1, 2, 2, 3]
+    assert [sms_segments("€" * n) for n in (80, 81)] == [1, 2]  # two septets each
+    assert [sms_segments("你" * n) for n in (70, 71, 134, 135)] == [1, 2, 2, 3]
+    assert sms_segments("😀" * 35) == 1 and sms_segments("😀" * 36) == 2  # surrogate pairs
+
+
+# --- links ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "JavaScript:alert(document.cookie)",
+                                 "data:text/html,<script>x</script>", "vbscript:x", "//evil",
+                                 "file:///etc/passwd", " javascript:x", "https:nohost"])
+def test_a_link_that_is_not_http_is_refused(url):
+    error = refusal({"default": {"title": "t", "body": "b", "url": url}}, "inbox")
+    assert error.field == "content.default.url" and "http" in error.message
+    assert url.strip() not in error.message
+
+
+def test_the_inbox_writes_no_link_that_is_not_http():
+    from clarion.channels.base import OutboundMessage
+    from clarion.channels.inbox import inbox_row
+    row = lambda url: inbox_row(OutboundMessage("d1", "s1", {"title": "t", "body": "b",  # noqa
+                                                            "url": url}, recipient_id="s1"))
+    assert row("javascript:alert(1)")["url"] is None
+    assert row("https://campus.example/x")["url"] == "https://campus.example/x"
+
+
+def test_http_links_and_no_link_are_fine():
+    for url in ("https://campus.example/c/1", "http://campus/x?y=1", "{{ '' }}"):
+        render({"default": {"title": "t", "body": "b", "url": url}}, "inbox")

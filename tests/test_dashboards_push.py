@@ -29,6 +29,10 @@ class FakeGrafana:
     def __init__(self) -> None:
         self.folders: dict[str, dict[str, Any]] = {}
         self.dashboards: dict[str, dict[str, Any]] = {}
+        self.datasources: dict[str, dict[str, Any]] = {
+            "prom-campus": {"id": 7, "uid": "prom-campus", "name": "Campus Prometheus",
+                            "type": "prometheus"},
+            "loki": {"id": 8, "uid": "loki", "name": "Logs", "type": "loki"}}
         self.requests: list[tuple[str, str, Any]] = []
         self.lock = threading.Lock()
         self.next_id = 1
@@ -47,6 +51,9 @@ class FakeGrafana:
             return self.create_folder(body)
         if route == ("POST", "/api/dashboards/db"):
             return self.save_dashboard(body)
+        if method == "GET" and route[1].startswith("/api/datasources/uid/"):
+            found = self.datasources.get(route[1].rsplit("/", 1)[1])
+            return (200, found) if found else (404, {"message": "Data source not found"})
         return 404, {"message": "Not found"}
 
     def create_folder(self, body: dict[str, Any]) -> tuple[int, Any]:
@@ -246,3 +253,44 @@ def test_cli_needs_a_url_and_token(monkeypatch):
     result = CliRunner().invoke(app, ["push"])
     assert result.exit_code == 2
     assert "--url" in result.output
+
+
+def datasource_current(dashboard: dict[str, Any]) -> dict[str, Any]:
+    (variable,) = [v for v in dashboard["templating"]["list"] if v["name"] == "datasource"]
+    return variable["current"]
+
+
+def test_push_with_a_datasource_uid_starts_every_board_on_it(grafana):
+    push_dashboards(grafana.url, TOKEN, datasource_uid="prom-campus")
+
+    for stored in grafana.dashboards.values():
+        assert datasource_current(stored["json"])["value"] == "prom-campus"
+        text = json.dumps(stored["json"])
+        assert '"uid": "prometheus"' not in text and "${datasource}" in text
+    assert json.loads((DASHBOARDS / "clarion-overview.json").read_text())["templating"][
+        "list"][0]["current"] == {}  # the files keep Grafana's default
+
+
+def test_push_without_a_uid_leaves_grafana_its_default_prometheus(grafana):
+    push_dashboards(grafana.url, TOKEN)
+    assert all(datasource_current(d["json"]) == {} for d in grafana.dashboards.values())
+    assert not [p for _, p, _ in grafana.requests if p.startswith("/api/datasources")]
+
+
+def test_an_unknown_or_wrong_datasource_uid_pushes_nothing(grafana):
+    with pytest.raises(GrafanaPushError, match="no data source with uid 'nope'"):
+        push_dashboards(grafana.url, TOKEN, datasource_uid="nope")
+    with pytest.raises(GrafanaPushError, match="'loki', not prometheus"):
+        push_dashboards(grafana.url, TOKEN, datasource_uid="loki")
+    assert not grafana.dashboards and not grafana.folders
+
+
+def test_cli_push_takes_a_datasource_uid(grafana):
+    result = CliRunner().invoke(app, ["push", "--url", grafana.url, "--token", TOKEN,
+                                      "--datasource-uid", "prom-campus"])
+    assert result.exit_code == 0, result.output
+    assert {datasource_current(d["json"])["value"] for d in grafana.dashboards.values()} == \
+        {"prom-campus"}
+    refused = CliRunner().invoke(app, ["push", "--url", grafana.url, "--token", TOKEN,
+                                       "--datasource-uid", "missing"])
+    assert refused.exit_code == 1 and "no data source with uid 'missing'" in refused.output

@@ -14,7 +14,7 @@ from clarion.ops.panels import iter_panels, panel_queries
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = ROOT / "dashboards"
-DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}  # the data source variable
 EXPECTED_UIDS = {"clarion-overview.json": "clarion-overview",
                  "clarion-channel.json": "clarion-channel"}
 
@@ -107,9 +107,49 @@ def test_every_metric_in_a_query_is_exported(path):
         assert used <= known, f"{title}: unknown metric(s) {used - known} in {expr!r}"
 
 
+def variables(dashboard: dict) -> dict[str, dict]:
+    return {v["name"]: v for v in dashboard["templating"]["list"]}
+
+
+@pytest.mark.parametrize("path", dashboard_files(), ids=lambda p: p.name)
+def test_every_board_picks_its_prometheus_by_a_variable_not_a_fixed_uid(path):
+    dashboard = load(path)
+    variable = variables(dashboard)["datasource"]
+    assert variable["type"] == "datasource" and variable["query"] == "prometheus"
+    assert dashboard["templating"]["list"][0] is variable  # first: the others query through it
+    assert '"uid": "prometheus"' not in path.read_text()
+
+
+def test_the_overview_filters_channel_queries_by_a_multi_value_variable():
+    dashboard = load(DASHBOARDS / "clarion-overview.json")
+    variable = variables(dashboard)["channel"]
+    assert variable["multi"] and variable["includeAll"] and variable["allValue"] == ".*"
+    assert variable["datasource"] == DATASOURCE
+    labelled = ("clarion_deliveries_total", "clarion_delivery_latency", "clarion_backlog_age",
+                "clarion_delivery_skips", "clarion_account_stopped", "clarion_provider_",
+                "clarion_queue_")
+    for title, expr in panel_queries(dashboard, {"channel": "CHAN"}):
+        if any(name in expr for name in labelled):
+            assert "CHAN" in expr, title
+    queries = dict(panel_queries(dashboard, {"channel": "email|sms"}))
+    assert 'clarion_backlog_age_seconds{channel=~"email|sms"}' in queries["Backlog age"]
+
+
+@pytest.mark.parametrize("path", dashboard_files(), ids=lambda p: p.name)
+def test_backlog_age_and_success_rate_carry_the_alerts_thresholds(path):
+    panels = {p["title"]: p for p in iter_panels(load(path)["panels"])}
+    success = panels.get("Success rate by channel") or panels["Success rate"]
+    for panel, (first, second) in ((panels["Backlog age"], (300, 900)), (success, (0.8, 0.95))):
+        assert panel["type"] == "timeseries"
+        defaults = panel["fieldConfig"]["defaults"]
+        steps = [s["value"] for s in defaults["thresholds"]["steps"]]
+        assert steps == [None, first, second], panel["title"]
+        assert defaults["custom"]["thresholdsStyle"]["mode"] != "off", panel["title"]
+
+
 def test_the_channel_board_filters_every_query_by_its_variable():
     dashboard = load(DASHBOARDS / "clarion-channel.json")
-    (variable,) = dashboard["templating"]["list"]
+    variable = variables(dashboard)["channel"]
     assert variable["name"] == "channel" and variable["type"] == "query"
     assert variable["datasource"] == DATASOURCE
     assert variable["definition"] == "label_values(clarion_deliveries_total, channel)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -68,3 +69,70 @@ def test_campaign_started_through_the_deployment_rest_api(prefect_api, served, s
     assert all_final(store, campaign_id(request))
     stats = gateway.stats()
     assert stats["received"] == stats["distinct_ids"] == n
+
+
+def test_the_release_flow_is_served_on_a_short_schedule_and_sends_what_is_due(
+        prefect_api, served, store, campus, sms_gateway, workers):
+    """``clarion serve`` serves release-deferred every minute (and digests hourly); a run
+    of it publishes a delivery whose quiet hours are over."""
+    from datetime import datetime, timedelta, timezone
+
+    from clarion.store import deliveries
+    campus(5)
+    gateway = sms_gateway()
+    workers.start(channels="sms")
+    wait_until(lambda: httpx.get(f"{prefect_api}/deployments/name/release-deferred/"
+                                 "release-deferred", timeout=5).status_code == 200,
+               timeout=60, message="the release-deferred deployment to be served")
+    deployment = httpx.get(f"{prefect_api}/deployments/name/release-deferred/release-deferred",
+                           timeout=5).json()
+    [schedule] = deployment["schedules"]
+    assert schedule["schedule"]["interval"] == 60 and schedule["active"]
+    digests = httpx.get(f"{prefect_api}/deployments/name/digests/digests", timeout=5).json()
+    assert digests["schedules"][0]["schedule"]["cron"] == "5 * * * *"
+    due = datetime.now(timezone.utc) - timedelta(minutes=1)
+    deliveries.insert_new(store, [{
+        "id": "d_waited_for_morning", "campaign_id": None, "message_id": "m_overnight",
+        "recipient_id": "S000001", "channel": "sms", "address": "+8613900000001",
+        "content": {"text": "good morning"}, "category": "general", "priority": "normal",
+        "source": "test", "status": "deferred", "code": "quiet_hours",
+        "reason": "quiet hours", "release_at": due}], "test")
+    _create_run(prefect_api, deployment["id"], {"parameters": {}})
+    wait_until(lambda: gateway.stats()["received"] == 1, timeout=60,
+               message="the deferred SMS sent by the served release flow")
+    assert [r["text"] for r in gateway.records()] == ["good morning"]
+
+
+CALLER = """
+import json, sys
+from prefect.deployments import run_deployment
+run = run_deployment("broadcast/broadcast", parameters={"request": json.loads(sys.argv[1])},
+                     timeout=180)
+print(json.dumps(run.state.result()))
+"""
+
+
+@pytest.mark.sqlite_only  # orchestration, not the database: once is enough
+def test_a_calling_system_reads_the_result_of_the_run_it_started(
+        prefect_api, served, store, campus, sms_gateway, workers, tmp_path):
+    """``run_deployment(...)`` then ``state.result()`` from another process that shares
+    nothing with the flow but the Prefect API (its own PREFECT_HOME, no CLARION_*)."""
+    n = campus(30)
+    sms_gateway()
+    workers.start(channels="sms")
+    wait_until(lambda: _deployment_id(prefect_api) is not None, timeout=60,
+               message="the broadcast deployment to be served")
+    request = sms_notice("read-back")
+    env = {"PATH": os.environ["PATH"], "PREFECT_API_URL": prefect_api, "DO_NOT_TRACK": "1",
+           "PREFECT_HOME": str(tmp_path / "caller-home"), "PREFECT_LOGGING_LEVEL": "ERROR"}
+    done = subprocess.run([sys.executable, "-c", CALLER, json.dumps(request)], env=env,
+                          capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["campaign_id"] == campaign_id(request) and result["status"] == "completed"
+    assert result["channels"]["sms"]["sent"] == result["channels"]["sms"]["total"] == n
+    # and through the REST API alone: the flow run's result artifact
+    body = {"artifacts": {"flow_run_id": {"any_": [result["flow_run_id"]]},
+                          "type": {"any_": ["result"]}}}
+    [artifact] = httpx.post(f"{prefect_api}/artifacts/filter", json=body, timeout=10).json()
+    assert artifact["data"] == result

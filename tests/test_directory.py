@@ -273,12 +273,52 @@ def cli(store, monkeypatch):
     get_settings.cache_clear()
 
 
-def test_cli_import_reports_loaded_and_errors(cli, tmp_path):
+def test_cli_import_reports_loaded_and_errors_and_fails(cli, tmp_path):
     path = write_csv(tmp_path / "p.csv", [person("s1"), person("bad id")])
     result = cli("import", str(path))
-    assert result.exit_code == 0
+    assert result.exit_code == 1
     assert result.stdout.strip() == "loaded 1 recipients"
     assert result.stderr.startswith("line 3: id:")
+    assert "refused 1 rows (lines 3)" in result.stderr
+
+
+def test_cli_import_of_a_clean_file_succeeds(cli, tmp_path):
+    result = cli("import", str(write_csv(tmp_path / "p.csv", PEOPLE)))
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def _mixed_file(path: Path) -> Path:
+    """Six people: line 3 saved in GBK, line 5 with a quote left open."""
+    lines = [",".join(HEADER)] + [",".join(person(f"s{i}")) for i in range(1, 7)]
+    raw = [line.encode() for line in lines]
+    raw[2] = ",".join(person("s2", department="计算机")).encode("gbk")
+    raw[4] = lines[4].replace("Name s4", '"Name s4').encode()
+    path.write_bytes(b"\n".join(raw) + b"\n")
+    return path
+
+
+def test_rows_in_another_encoding_or_with_an_open_quote_are_refused_alone(store, tmp_path):
+    report = import_csv(store, _mixed_file(tmp_path / "p.csv"))
+    assert [line for line, _ in report.errors] == [3, 5]
+    assert "UTF-8" in report.errors[0][1] and "quote" in report.errors[1][1]
+    assert report.loaded == 4  # the rows after the open quote still load
+    assert sorted(ids_of(store, Audience(everyone=True))) == ["s1", "s3", "s5", "s6"]
+
+
+def test_an_open_quote_does_not_swallow_the_rows_after_it(store, tmp_path):
+    lines = [",".join(HEADER)] + [",".join(person(f"s{i}")) for i in range(1, 7)]
+    lines[2] = lines[2].replace("Name s2", '"Name s2')
+    (tmp_path / "p.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = import_csv(store, tmp_path / "p.csv")
+    assert [line for line, _ in report.errors] == [3] and report.loaded == 5
+
+
+def test_cli_import_names_the_refused_lines_and_fails(cli, tmp_path):
+    result = cli("import", str(_mixed_file(tmp_path / "p.csv")))
+    assert result.exit_code == 1
+    assert result.stdout.strip() == "loaded 4 recipients"
+    assert "line 3: not UTF-8" in result.stderr and "line 5: not one CSV row" in result.stderr
+    assert "refused 2 rows (lines 3, 5)" in result.stderr
 
 
 def test_cli_import_of_a_missing_file_is_a_message(cli, tmp_path):

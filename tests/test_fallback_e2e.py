@@ -56,5 +56,6 @@ def test_wecom_failures_and_missing_ids_fall_back_to_sms(prefect_api, store, set
         assert sms_steps[0]["reason"].startswith(f"fallback from wecom ({first['id']}): 81013")
     row, steps = deliveries.trace(store, delivery_id_for(cid, "C001", "sms"))
     assert row["status"] == "sent"
-    assert steps[0]["reason"] == ("route wecom → sms: wecom: no wecom_userid; sent on sms")
+    assert steps[0]["reason"] == ("route wecom → sms (mode fallback): wecom: no wecom_userid; "
+                                  "sent on sms")
     assert deliveries.trace(store, delivery_id_for(cid, "C001", "wecom"))[0] is None

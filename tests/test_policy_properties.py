@@ -39,7 +39,8 @@ def categories(draw: st.DrawFn) -> CategorySettings:
         name="c", critical=critical, opt_in=draw(st.booleans()) and not critical,
         quiet_hours=quiet, cap_per_day=draw(st.none() | st.integers(1, 4)),
         cap_per_week=draw(st.none() | st.integers(1, 10)),
-        dedup_window_s=draw(st.none() | st.just(3600)), digest=digest)
+        dedup_window_s=draw(st.none() | st.just(3600)), digest=digest,
+        send_time=draw(st.booleans()) and not critical)
 
 
 @st.composite
@@ -72,7 +73,9 @@ def cases(draw: st.DrawFn):  # type: ignore[no-untyped-def]
                                                                st.integers(0, 12))))
     got = {k: (d, max(d, w)) for k, (d, w) in got.items()}
     dups = draw(st.sets(st.tuples(st.sampled_from(ids), st.sampled_from(CHANNELS))))
-    return notice, folks, Facts(prefs, got, dups), draw(moments)
+    profiles = draw(st.dictionaries(st.sampled_from(ids), st.fixed_dictionaries({
+        "channel_order": st.permutations(CHANNELS), "usual_hour": st.none() | st.integers(0, 23)})))
+    return notice, folks, Facts(prefs, got, dups, profiles), draw(moments)
 
 
 def _choice(facts: Facts, rid: str, channel: str) -> bool | None:
@@ -189,3 +192,26 @@ def test_a_release_time_is_the_first_instant_outside_the_window(window, moment, 
     while step + timedelta(minutes=30) < release:  # quiet all the way there
         step += timedelta(minutes=30)
         assert quiet.contains(step.astimezone(z).time()), (step, release)
+
+
+@settings(max_examples=400, deadline=None)
+@given(cases())
+def test_predictions_never_hold_reorder_or_hide_what_is_critical(case) -> None:
+    notice, folks, facts, now, decided = _decide(case)
+    window = notice.category.window
+    for person, decisions in zip(folks, decided):
+        for d in decisions:
+            if d.code == "send_time":
+                assert not notice.category.critical and notice.priority is Priority.NORMAL
+                assert notice.category.send_time
+                tz = zone(person["timezone"] or notice.default_timezone)
+                local = d.release_at.astimezone(tz)
+                assert d.release_at > now and local.date() == now.astimezone(tz).date()
+                assert local.hour == facts.profiles[person["id"]]["usual_hour"]
+                assert window is None or not window.contains(local.time())
+        if notice.category.critical or notice.unconditional:  # the rule's own order
+            expected = Policy(notice, now).decide(person, Facts(facts.preferences,
+                                                                facts.notices,
+                                                                facts.duplicates))
+            assert [(d.channel, d.status, d.code) for d in decisions] == \
+                [(d.channel, d.status, d.code) for d in expected]

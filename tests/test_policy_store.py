@@ -169,3 +169,21 @@ def test_emails_offer_unsubscribe_and_sms_the_opt_out_hint_unless_critical(
         email["content"]["text"]
     sms, _ = deliveries.trace(store, delivery_id_for(critical, "S001", "sms"))
     assert "退订" not in sms["content"]["text"]
+
+
+def test_decisions_are_counted_for_prometheus(store, settings, tmp_path):
+    """Counted by whichever process decides (a flow's fan-out, the API, a worker), read at
+    scrape time: ``clarion_policy_decisions_total{decision}``."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from clarion.ops.collectors import ClarionCollector
+    set_category(store, "campus", cap_per_day=1)
+    _people(store, tmp_path, 4)
+    with clock.using(clock.FrozenClock(NOON)):
+        _fan_out(store, settings, _request("p1", body="one"))
+        _fan_out(store, settings, _request("p2", body="two"))
+    registry = CollectorRegistry()
+    registry.register(ClarionCollector(settings, store, ["inbox"]))
+    text = generate_latest(registry).decode()
+    assert 'clarion_policy_decisions_total{decision="send"} 4.0' in text
+    assert 'clarion_policy_decisions_total{decision="capped"} 4.0' in text

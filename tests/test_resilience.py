@@ -22,7 +22,6 @@ def _report_duplicates(label: str, stats: dict) -> int:
     return duplicates
 
 
-@pytest.mark.sqlite_only
 def test_sigkill_worker_mid_campaign_then_another_finishes(prefect_api, store, campus,
                                                             sms_gateway, workers):
     n = campus(10_000)
@@ -87,7 +86,6 @@ def test_sigterm_finishes_in_flight_work_and_exits(prefect_api, store, campus, s
     assert _report_duplicates("SIGTERM", stats) == 0
 
 
-@pytest.mark.sqlite_only
 def test_emergency_jumps_a_backlog_of_50000(prefect_api, store, campus, sms_gateway, workers,
                                             monkeypatch: pytest.MonkeyPatch):
     from clarion.settings import get_settings

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
@@ -131,7 +132,7 @@ def test_sqlite_writers_of_every_process_queue_on_one_file_lock(store, end):
 def test_a_process_puts_one_writer_at_a_time_in_the_queue(store, monkeypatch):
     """Threads of one process (a fan-out's) wait their turn inside it: only one of them
     queues on the file lock with the other processes, and a failed write frees the turn."""
-    from clarion.store import db as dbmod
+    from clarion.store.sqlite import writer_queue as dbmod
 
     queued = []
     real_flock = dbmod.fcntl.flock
@@ -165,13 +166,19 @@ def test_a_process_puts_one_writer_at_a_time_in_the_queue(store, monkeypatch):
         pass
 
 
-def _insert_one(conn, tag: str) -> str:  # type: ignore[no-untyped-def]
-    row = {"id": f"d-{tag}", "campaign_id": None, "message_id": f"m-{tag}", "recipient_id": "r",
+def _inserter(store):  # type: ignore[no-untyped-def]
+    """A write of one new delivery (tagged ``tag``) for a writer: ``fn(conn, tag)``."""
+    def insert_one(conn, tag: str) -> str:  # type: ignore[no-untyped-def]
+        store.insert_deliveries([_one_row(tag)], "test")(conn)
+        return f"d-{tag}"
+    return insert_one
+
+
+def _one_row(tag: str) -> dict:
+    return {"id": f"d-{tag}", "campaign_id": None, "message_id": f"m-{tag}", "recipient_id": "r",
            "channel": "inbox", "address": "r", "content": {}, "category": "campus",
            "priority": "normal", "source": "test", "status": "queued", "reason": None,
            "code": None}
-    deliveries.insert_new_in(conn, [row], "test")
-    return row["id"]
 
 
 def _refuse(conn, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -181,7 +188,7 @@ def _refuse(conn, what: str) -> None:  # type: ignore[no-untyped-def]
 @contextlib.contextmanager
 def _group_writer_behind_another_process(store):  # type: ignore[no-untyped-def]
     """A GroupWriter, while another process holds the writers' turn until ``release()``."""
-    from clarion.worker.db_writer import GroupWriter
+    from clarion.store.writer import GroupWriter
 
     writer = GroupWriter(store)
     holder = subprocess.Popen([sys.executable, "-c", _HOLD, store._writers.path],
@@ -202,7 +209,7 @@ def test_the_worker_commits_writes_that_queued_while_it_waited_in_one_transactio
     tag = uuid.uuid4().hex[:8]
     with _group_writer_behind_another_process(store) as (writer, release):
         async def scenario():  # type: ignore[no-untyped-def]
-            ops = [writer.write(_insert_one, f"{tag}-{i}") for i in range(5)]
+            ops = [writer.write(_inserter(store), f"{tag}-{i}") for i in range(5)]
             ops.insert(2, writer.write(_refuse, "bad write"))
             tasks = [asyncio.ensure_future(op) for op in ops]
             await asyncio.sleep(0.5)  # the thread waits for the lock; the rest queue behind it
@@ -222,7 +229,7 @@ def test_writes_that_queued_together_share_one_transaction(store):
     tag = uuid.uuid4().hex[:8]
     with _group_writer_behind_another_process(store) as (writer, release):
         async def scenario():  # type: ignore[no-untyped-def]
-            tasks = [asyncio.ensure_future(writer.write(_insert_one, f"{tag}-{i}"))
+            tasks = [asyncio.ensure_future(writer.write(_inserter(store), f"{tag}-{i}"))
                      for i in range(6)]
             await asyncio.sleep(0.5)
             release()
@@ -234,7 +241,7 @@ def test_writes_that_queued_together_share_one_transaction(store):
 
 @pytest.mark.sqlite_only
 def test_sqlite_checkpoints_its_wal_every_ten_thousand_pages(store):
-    from clarion.store.db import WAL_AUTOCHECKPOINT_PAGES
+    from clarion.store.sqlite.engine import WAL_AUTOCHECKPOINT_PAGES
     with store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == \
             WAL_AUTOCHECKPOINT_PAGES == 10_000
@@ -242,16 +249,18 @@ def test_sqlite_checkpoints_its_wal_every_ten_thousand_pages(store):
 
 
 def _stored(store, delivery_id: str) -> dict:  # type: ignore[no-untyped-def]
-    """Everything stored for one delivery, read through SQLAlchemy and as raw text."""
+    """Everything stored for one delivery, read through SQLAlchemy (and on SQLite as raw
+    text)."""
     with store.read() as conn:
         row = dict(conn.execute(select(Delivery).where(Delivery.id == delivery_id)).one()._mapping)
         events = [dict(e._mapping) for e in conn.execute(
             select(DeliveryEvent).where(DeliveryEvent.delivery_id == delivery_id))]
         inbox = [dict(i._mapping) for i in conn.execute(
             select(InboxMessage).where(InboxMessage.delivery_id == delivery_id))]
-        raw = conn.exec_driver_sql("SELECT created_at, updated_at, content FROM deliveries "
-                                   "WHERE id = ?", (delivery_id,)).one()
-    return {"row": row, "events": events, "inbox": inbox, "raw": tuple(raw)}
+        raw = () if store.backend != "sqlite" else tuple(conn.exec_driver_sql(
+            "SELECT created_at, updated_at, content FROM deliveries WHERE id = ?",
+            (delivery_id,)).one())
+    return {"row": row, "events": events, "inbox": inbox, "raw": raw}
 
 
 def _same_but_ids_and_times(a, b, times=("created_at", "updated_at", "at")) -> None:  # type: ignore[no-untyped-def]
@@ -263,10 +272,47 @@ def _same_but_ids_and_times(a, b, times=("created_at", "updated_at", "at")) -> N
     assert [strip(i) for i in a["inbox"]] == [strip(i) for i in b["inbox"]]
 
 
-@pytest.mark.sqlite_only
-def test_the_sqlite_write_path_stores_exactly_what_sqlalchemy_stores(store):
-    """Inserts, results and inbox rows prepared as DB-API tuples for SQLite read back like
-    the same writes made through SQLAlchemy, down to the stored text of times and JSON."""
+def _write_through_sqlalchemy(store, tag: str, rows: list[dict]) -> None:  # type: ignore[no-untyped-def]
+    """The reference: the same writes as the backend's, made by SQLAlchemy itself."""
+    from sqlalchemy import insert, update
+    from clarion.store.rows import new_deliveries
+    D, E, I = Delivery.__table__, DeliveryEvent.__table__, InboxMessage.__table__
+    rows, events = new_deliveries(rows, "fanout:sms")
+    at = datetime.now(timezone.utc)
+    with store.connect() as conn:
+        conn.execute(insert(D), list(rows))
+        conn.execute(insert(E), events)
+    with store.connect() as conn:
+        conn.execute(update(D).where(D.c.id == f"d-{tag}").values(
+            status="sent", attempts=1, provider_message_id="biz-1", duration_ms=1.5,
+            code=None, reason=None, updated_at=at))
+        conn.execute(insert(E), [{"delivery_id": f"d-{tag}", "at": at, "status": "sent",
+                                  "attempt": 1, "duration_ms": 1.5, "actor": "w1"}])
+        conn.execute(update(D).where(D.c.id == f"d-{tag}-inbox").values(
+            status="sent", attempts=1, duration_ms=0.25, code=None, reason=None,
+            updated_at=at))
+        conn.execute(insert(I), [{"created_at": at, **_inbox_row(f"d-{tag}-inbox")}])
+        conn.execute(insert(E), [{"delivery_id": f"d-{tag}-inbox", "at": at,
+                                  "status": "sent", "attempt": 1, "duration_ms": 0.25,
+                                  "actor": "w1"}])
+
+
+def _write_through_the_backend(store, tag: str, rows: list[dict]) -> None:  # type: ignore[no-untyped-def]
+    store.run(store.insert_deliveries(rows, "fanout:sms"))
+    with store.connect() as conn:
+        claims = store.claim([f"d-{tag}"], [], "w1")(conn)
+        assert {i: c.attempts for i, c in claims.items()} == {f"d-{tag}": 1}
+        store.record_results([deliveries.Outcome(
+            f"d-{tag}", "sent", 1, provider_message_id="biz-1", duration_ms=1.5)], "w1")(conn)
+    write = store.record_local_sends([f"d-{tag}-inbox"], [], "w1", 0.25,
+                                     [_inbox_row(f"d-{tag}-inbox")])
+    assert store.run(write) == {f"d-{tag}-inbox": 1}
+
+
+def test_the_backend_write_path_stores_exactly_what_sqlalchemy_stores(store):
+    """Inserts, claims, results and inbox rows written by the backend's own bulk path
+    (DB-API tuples on SQLite, arrays on PostgreSQL) read back like the same writes made
+    through SQLAlchemy, down (on SQLite) to the stored text of times and JSON."""
     def row(tag: str, status: str = "queued") -> dict:
         return {"id": f"d-{tag}", "campaign_id": None, "message_id": "m-1",
                 "recipient_id": "r1", "channel": "sms", "address": "+8613800000000",
@@ -275,27 +321,17 @@ def test_the_sqlite_write_path_stores_exactly_what_sqlalchemy_stores(store):
                 "status": status, "reason": "no phone" if status == "skipped" else None,
                 "code": "no_address" if status == "skipped" else None}
 
-    for dialect, tag in (("sqlite", "fast"), ("generic", "slow")):
-        with store.connect() as conn:
-            deliveries.prepare_insert(dialect, [row(tag), row(f"{tag}-skip", "skipped"),
-                                                row(f"{tag}-inbox")], "fanout:sms")(conn)
-        with store.connect() as conn:
-            claims = deliveries.claim_in(conn, [f"d-{tag}"], [], "w1")
-            assert {i: c.attempts for i, c in claims.items()} == {f"d-{tag}": 1}
-            deliveries.prepare_record(dialect, [deliveries.Outcome(
-                f"d-{tag}", "sent", 1, provider_message_id="biz-1", duration_ms=1.5)],
-                "w1")(conn)
-        write = deliveries.prepare_sent_locally(dialect, [f"d-{tag}-inbox"], [], "w1", 0.25,
-                                                [_inbox_row(f"d-{tag}-inbox")])
-        with store.connect() as conn:
-            assert write(conn) == {f"d-{tag}-inbox": 1}
+    for write, tag in ((_write_through_the_backend, "fast"), (_write_through_sqlalchemy, "slow")):
+        write(store, tag, [row(tag), row(f"{tag}-skip", "skipped"), row(f"{tag}-inbox")])
 
     for suffix in ("", "-skip", "-inbox"):
         fast, slow = _stored(store, f"d-fast{suffix}"), _stored(store, f"d-slow{suffix}")
         _same_but_ids_and_times(fast, slow)
-        for stored in (fast, slow):  # SQLAlchemy's own text for times on SQLite
-            assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", stored["raw"][0])
-        assert fast["raw"][2] == slow["raw"][2]  # the same JSON text
+        if store.backend == "sqlite":
+            for stored in (fast, slow):  # SQLAlchemy's own text for times on SQLite
+                assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}",
+                                    stored["raw"][0])
+            assert fast["raw"][2] == slow["raw"][2]  # the same JSON text
     assert _stored(store, "d-fast")["row"]["provider_message_id"] == "biz-1"
     assert len(_stored(store, "d-fast-inbox")["inbox"]) == 1
 

@@ -9,13 +9,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from clarion.worker import runner
+from clarion.worker import consumer, runner, scheduler
+from clarion.worker.sizing import Sizing
 
 
 @pytest.fixture
 def worker(settings, store):  # type: ignore[no-untyped-def]
     w = runner.Worker(settings, store)
-    yield w
+    yield w.scheduler
     w.writer.close()
 
 
@@ -28,12 +29,12 @@ def _elapsed(coro) -> float:  # type: ignore[no-untyped-def]
 
 
 def test_normal_work_waits_a_moment_after_urgent_deliveries(worker, monkeypatch):
-    monkeypatch.setattr(runner, "URGENT_GRACE", 0.3)
-    monkeypatch.setattr(runner, "URGENT_HOLD_MAX", 0.6)
-    assert _elapsed(worker._hold_normal()) < 0.1  # no urgent work seen: no wait
+    monkeypatch.setattr(scheduler, "URGENT_GRACE", 0.3)
+    monkeypatch.setattr(scheduler, "URGENT_HOLD_MAX", 0.6)
+    assert _elapsed(worker.hold_normal()) < 0.1  # no urgent work seen: no wait
 
     worker.last_urgent = time.monotonic()  # an emergency's chunk was just handled
-    assert _elapsed(worker._hold_normal()) >= 0.25  # the next chunk gets its chance first
+    assert _elapsed(worker.hold_normal()) >= 0.25  # the next chunk gets its chance first
 
     worker.last_urgent, worker.holding_since = time.monotonic(), None
 
@@ -42,14 +43,14 @@ def test_normal_work_waits_a_moment_after_urgent_deliveries(worker, monkeypatch)
         worker.buffers["urgent"].append(object())
 
     async def both() -> None:
-        await asyncio.gather(worker._hold_normal(), urgent_arrives())
+        await asyncio.gather(worker.hold_normal(), urgent_arrives())
     assert _elapsed(both()) < 0.25  # urgent work ends the hold at once
     worker.buffers["urgent"].clear()
 
     # a trickle of urgent messages cannot hold normal work back for longer than the cap
     worker.holding_since = time.monotonic() - 0.6
     worker.last_urgent = time.monotonic()
-    assert _elapsed(worker._hold_normal()) < 0.1
+    assert _elapsed(worker.hold_normal()) < 0.1
 
 
 def _buffer(worker, channel: str, n: int) -> None:  # type: ignore[no-untyped-def]
@@ -59,30 +60,30 @@ def _buffer(worker, channel: str, n: int) -> None:  # type: ignore[no-untyped-de
 
 
 def test_a_provider_sized_batch_keeps_gathering_while_the_window_is_full_of_our_work(worker):
-    worker.adapters = {"sms": SimpleNamespace(max_batch=1000)}  # prefetch window: 2,000
+    worker.sizing.adapters = {"sms": SimpleNamespace(max_batch=1000)}  # prefetch window: 2,000
     _buffer(worker, "sms", 10)
-    quick = _elapsed(worker._gather())  # nothing more arrives: 40 idle ticks end it
+    quick = _elapsed(worker.gather())  # nothing more arrives: 40 idle ticks end it
     worker.held["sms"] = 1990  # 1,990 in flight + 10 buffered: nothing can arrive until an ack
-    patient = _elapsed(worker._gather())  # … so it waits up to its 1 s limit
+    patient = _elapsed(worker.gather())  # … so it waits up to its 1 s limit
     assert quick < 0.6 and patient >= 0.9, (quick, patient)
 
 
-def test_bundles_per_consumer_stay_between_one_and_four(worker):
+def test_bundles_per_consumer_stay_between_one_and_four(settings):
     """About two provider batches of bundles, however the fan-out's bundle size is set here
     (a worker configured with bundles of 1 must not take hundreds of real ones at once)."""
-    worker.adapters = {"sms": SimpleNamespace(max_batch=1000),
-                       "inbox": SimpleNamespace(max_batch=0)}
-    assert worker._bulk_prefetch("sms") == 4  # 2 × 1,000 / 500
-    assert worker._bulk_prefetch("inbox") == 1  # 2 × 200 / 500: one bundle, 500 unacked
-    worker.settings = worker.settings.model_copy(update={"fanout_bundle": 1})
-    assert worker._bulk_prefetch("sms") == 4 and worker._bulk_prefetch("inbox") == 4
+    sizing = Sizing(settings, {"sms": SimpleNamespace(max_batch=1000),
+                               "inbox": SimpleNamespace(max_batch=0)})
+    assert sizing.bulk_prefetch("sms") == 4  # 2 × 1,000 / 500
+    assert sizing.bulk_prefetch("inbox") == 1  # 2 × 200 / 500: one bundle, 500 unacked
+    sizing.settings = settings.model_copy(update={"fanout_bundle": 1})
+    assert sizing.bulk_prefetch("sms") == 4 and sizing.bulk_prefetch("inbox") == 4
 
 
-def test_a_lane_channel_closed_by_the_broker_closes_the_connection_to_reconnect(worker):
+def test_a_lane_channel_closed_by_the_broker_closes_the_connection_to_reconnect():
     closed = []
     amqp = SimpleNamespace(is_open=True, conn=SimpleNamespace(close=lambda: closed.append(1)))
-    runner.Worker._lane_closed(amqp)(None, "consumer timeout")
+    consumer.lane_closed(amqp)(None, "consumer timeout")
     assert closed == [1]
     amqp.is_open = False  # closing already (a shutdown): nothing more to do
-    runner.Worker._lane_closed(amqp)(None, "connection closed")
+    consumer.lane_closed(amqp)(None, "connection closed")
     assert closed == [1]

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from ..security import ApiSettings
 from ..settings import Settings, get_settings
 from ..store.db import store_for
-from . import errors
+from . import docs, errors
 from .middleware import BodyLimit, Metrics
 from .publishing import SharedPublisher
 from .routes import (campaigns, deliveries, inbox, messages, ops, policy, preferences,
@@ -29,14 +29,17 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
         yield
         await st.publisher.close()
 
-    app = FastAPI(title="Clarion", version="1", lifespan=lifespan,
+    app = FastAPI(title="Clarion", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Campus notifications: campaigns, transactional messages, "
                               "delivery receipts and the campus app's inbox.")
     app.state.clarion = st
     errors.install(app)
+    docs.install(app)  # /docs and /redoc from installed assets: no CDN needed
     for module in (campaigns, messages, deliveries, receipts, preferences, inbox, policy,
                    unsubscribe, ops):
         app.include_router(module.router)
+    from ..console import mount
+    mount(app, st)  # the staff console at /console
     app.add_middleware(BodyLimit, limit=api.api_max_body_bytes)
     app.add_middleware(Metrics)
     return app

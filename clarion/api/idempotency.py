@@ -45,6 +45,14 @@ def _find(store: Store, key_id: str, key: str) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
+def seen(store: Store, key_id: str, key: str) -> bool:
+    """Whether a request with this key was already made (answered or still running): a
+    repeat, which replays that answer and creates nothing."""
+    with store.session() as s:
+        return s.execute(select(R.key).where(R.api_key_id == key_id, R.key == key)
+                         .limit(1)).first() is not None
+
+
 def _store_answer(store: Store, key_id: str, key: str, status: int, body: dict) -> None:
     with store.session() as s:
         s.execute(update(R).where(R.api_key_id == key_id, R.key == key)

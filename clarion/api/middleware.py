@@ -20,7 +20,11 @@ async def _send_error(send: Any, status: int, code: str, message: str) -> None:
 
 
 class BodyLimit:
-    """Refuse bodies over ``limit`` bytes with 413, by Content-Length or while streaming."""
+    """Refuse bodies over ``limit`` bytes with 413, by Content-Length or while streaming.
+
+    A chunked body has no length to check up front: its reading stops at the limit, and
+    whatever the application makes of the cut-off body (FastAPI calls it unparsable) is
+    replaced by the 413."""
 
     def __init__(self, app: Any, limit: int):
         self.app, self.limit = app, limit
@@ -30,20 +34,42 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            return await _send_error(send, 413, "too_large", f"the body exceeds {self.limit} bytes")
-        seen = 0
-
-        async def limited() -> dict:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge()
-            return message
+            return await self._refuse(send)
+        reading = _CountedBody(receive, self.limit)
         try:
-            await self.app(scope, limited, send)
+            await self.app(scope, reading.receive, reading.answer_with(send))
         except _TooLarge:
-            await _send_error(send, 413, "too_large", f"the body exceeds {self.limit} bytes")
+            pass
+        if reading.exceeded and not reading.answered:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Any) -> None:
+        await _send_error(send, 413, "too_large", f"the body exceeds {self.limit} bytes")
+
+
+class _CountedBody:
+    """A request's ``receive`` that stops past the limit, and a ``send`` that stays silent
+    once it has."""
+
+    def __init__(self, receive: Any, limit: int):
+        self._receive, self.limit = receive, limit
+        self.seen, self.exceeded, self.answered = 0, False, False
+
+    async def receive(self) -> dict:
+        message = await self._receive()
+        self.seen += len(message.get("body", b""))
+        if self.seen > self.limit:
+            self.exceeded = True
+            raise _TooLarge()
+        return message
+
+    def answer_with(self, send: Any) -> Any:
+        async def guarded(message: dict) -> None:
+            if self.exceeded:
+                return  # the 413 is sent instead
+            self.answered = True
+            await send(message)
+        return guarded
 
 
 class _TooLarge(Exception):

@@ -21,9 +21,18 @@ class ChannelCounts(BaseModel):
     total: int = 0
 
 
+class Note(BaseModel):
+    """Something the sender should know (the request was accepted)."""
+
+    field: str
+    message: str
+
+
 class CampaignStarted(BaseModel):
     campaign_id: str
     flow_run_id: str
+    category: str | None = None  # as sent (the suggestion, for "auto")
+    warnings: list[Note] = []
 
 
 # channel → skipped/deferred → reason code → count
@@ -53,6 +62,8 @@ class CampaignCancelled(BaseModel):
 class MessageAccepted(BaseModel):
     message_id: str
     deliveries: int
+    category: str | None = None
+    warnings: list[Note] = []
 
 
 class MessageInfo(BaseModel):

@@ -10,6 +10,8 @@ from fastapi import Request
 from ..security import ApiSettings
 from ..settings import Settings
 from ..store.db import Store
+from .audit import AuditTrail
+from .inbox_feed import InboxFeed
 from .publishing import SharedPublisher
 from .ratelimit import RateLimiter
 
@@ -39,6 +41,12 @@ class ApiState:
     publisher: SharedPublisher
     limiter: RateLimiter = field(default_factory=RateLimiter)
     start_campaign: CampaignStarter = start_broadcast
+    audit_trail: AuditTrail = field(init=False)  # refusals and reads, written in batches
+    inbox_feed: InboxFeed = field(init=False)  # one poller for every open inbox stream
+
+    def __post_init__(self) -> None:
+        self.audit_trail = AuditTrail(self.store)
+        self.inbox_feed = InboxFeed(self.store, self.api)
 
 
 def state(request: Request) -> ApiState:

@@ -151,8 +151,8 @@ class BaseChannel:
     max_batch: ClassVar[int] = 100
     secret_fields: ClassVar[tuple[str, ...]] = ()
     # True for a channel whose "send" is rows in Clarion's own database (the inbox): nothing
-    # leaves the process before the record, so the worker claims, writes and records its
-    # deliveries in one transaction, without a ``sending`` state in between.
+    # leaves the process before the record, so the worker writes its ``rows(messages)`` and
+    # claims and records its deliveries in one transaction, without a ``sending`` state.
     local: ClassVar[bool] = False
 
     async def send(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:

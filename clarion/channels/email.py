@@ -1,4 +1,11 @@
-"""Email over SMTP: one reused connection, multipart text+HTML, one attempt per message.
+"""Email over SMTP: a small pool of reused connections, multipart text+HTML, one attempt per
+message.
+
+A channel keeps a pool of up to ``connections`` connections per worker (opened on demand,
+reused while they last); a ``send`` call spreads its messages over as many of them as are
+free, each sending one message after another, and concurrent calls share the pool.  The
+server then always has a message to work on while replies travel (``docs/BENCHMARKS.md``,
+email).
 
 Replies map onto outcomes the SMTP way: 4xx is retryable, 5xx permanent (``550`` unknown
 mailbox), a lost or refused connection retryable, a refused login stops the account.
@@ -11,7 +18,7 @@ import base64
 import secrets
 import ssl
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
@@ -28,7 +35,6 @@ from .base import (
     OutboundMessage,
     RetryableError,
     SendResult,
-    results_for_all,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +42,7 @@ if TYPE_CHECKING:
 
 CRITICAL_PRIORITIES = frozenset({"emergency", "urgent"})  # never offer an unsubscribe link
 IDLE_CHECK_SECONDS = 10.0  # a connection idle longer than this is checked with NOOP first
+DEFAULT_CONNECTIONS = 4  # per channel and worker process (docs/BENCHMARKS.md, email)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +72,12 @@ class SmtpServer:
 
 class EmailChannel(BaseChannel):
     name: ClassVar[str] = "email"
-    max_batch: ClassVar[int] = 50  # sent one after another over the one connection
+    max_batch: ClassVar[int] = 50  # spread over the pooled connections
     secret_fields: ClassVar[tuple[str, ...]] = ("password",)
 
     def __init__(self, server: SmtpServer, *, sender: str, message_id_domain: str,
                  starttls: bool = False, timeout: float = 30.0, ca_file: str | None = None,
-                 unsubscribe_url: str | None = None):
+                 unsubscribe_url: str | None = None, connections: int = DEFAULT_CONNECTIONS):
         self.host, self.port, self.username = server.host, server.port, server.username
         self.password = server.password
         self.implicit_tls, self.starttls = server.implicit_tls, starttls
@@ -81,10 +88,10 @@ class EmailChannel(BaseChannel):
         except ValueError:
             raise ConfigurationError(f"email: sender {sender!r} is not an address") from None
         self._envelope_from = parseaddr(sender)[1]
-        self._smtp: aiosmtplib.SMTP | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._last_used = 0.0
-        self._lock = asyncio.Lock()
+        if connections < 1:
+            raise ConfigurationError("email: connections must be at least 1")
+        self.connections = connections
+        self._pool: ConnectionPool | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], deps: ChannelDeps | None = None
@@ -97,20 +104,39 @@ class EmailChannel(BaseChannel):
                    starttls=bool(options.get("starttls", False)),
                    timeout=float(options.get("timeout") or 30.0),
                    ca_file=options.get("ca_file"),
-                   unsubscribe_url=options.get("unsubscribe_url"))
+                   unsubscribe_url=options.get("unsubscribe_url"),
+                   connections=int(options.get("connections", DEFAULT_CONNECTIONS)))
 
     # ---- sending ---------------------------------------------------------------------------
 
     async def send(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
-        async with self._lock:
-            results: list[SendResult] = []
-            for message in messages:
-                try:
-                    smtp = await self._connection()
-                except ChannelError as error:
-                    return results + results_for_all(messages[len(results):], error)
-                results.append(await self._send_one(smtp, message))
-            return results
+        """One attempt per message, over up to ``connections`` pooled connections at once."""
+        pool = self._pool_of_this_loop()
+        results: dict[str, SendResult] = {}
+        queue = iter(messages)
+        lanes = min(self.connections, len(messages))
+        await asyncio.gather(*(self._lane(pool, queue, results) for _ in range(lanes)))
+        return [results[m.delivery_id] for m in messages]
+
+    async def _lane(self, pool: ConnectionPool, queue: Iterator[OutboundMessage],
+                    results: dict[str, SendResult]) -> None:
+        """Messages of ``queue`` one after another over one connection (a new one when the
+        server dropped it); when none can be had, every message left gets that error."""
+        smtp: aiosmtplib.SMTP | None = None
+        try:
+            for message in queue:
+                if smtp is None or not smtp.is_connected:
+                    smtp = pool.release(smtp)
+                    try:
+                        smtp = await pool.acquire()
+                    except ChannelError as error:
+                        left = [message, *queue]
+                        results.update((m.delivery_id, error.result_for(m.delivery_id))
+                                       for m in left)
+                        return
+                results[message.delivery_id] = await self._send_one(smtp, message)
+        finally:
+            pool.release(smtp)
 
     async def _send_one(self, smtp: aiosmtplib.SMTP, message: OutboundMessage) -> SendResult:
         delivery_id = message.delivery_id
@@ -129,30 +155,16 @@ class EmailChannel(BaseChannel):
             smtp.close()
             return SendResult.retry(delivery_id, None,
                                     f"SMTP connection lost ({type(error).__name__})")
-        self._last_used = time.monotonic()
         return SendResult.sent(delivery_id, provider_message_id=self.message_id(message))
 
     # ---- the connection --------------------------------------------------------------------
 
-    async def _connection(self) -> aiosmtplib.SMTP:
-        smtp, loop = self._smtp, asyncio.get_running_loop()
-        if (smtp is not None and smtp.is_connected and self._loop is loop
-                and await self._still_alive(smtp)):
-            return smtp
-        self._smtp = None  # a connection of another (closed) loop is simply dropped
-        self._smtp, self._loop = await self._connect(), loop
-        self._last_used = time.monotonic()
-        return self._smtp
-
-    async def _still_alive(self, smtp: aiosmtplib.SMTP) -> bool:
-        if time.monotonic() - self._last_used < IDLE_CHECK_SECONDS:
-            return True
-        try:
-            await smtp.noop()
-        except (OSError, aiosmtplib.SMTPException):
-            smtp.close()
-            return False
-        return True
+    def _pool_of_this_loop(self) -> ConnectionPool:
+        """The pool of the running loop; a pool of another (closed) loop is simply dropped."""
+        loop = asyncio.get_running_loop()
+        if self._pool is None or self._pool.loop is not loop:
+            self._pool = ConnectionPool(self.connections, self._connect, loop)
+        return self._pool
 
     async def _connect(self) -> aiosmtplib.SMTP:
         smtp = aiosmtplib.SMTP(
@@ -177,15 +189,9 @@ class EmailChannel(BaseChannel):
         return ssl.create_default_context(cafile=self.ca_file)
 
     async def aclose(self) -> None:
-        async with self._lock:
-            smtp, self._smtp = self._smtp, None
-            same_loop = self._loop is asyncio.get_running_loop()
-            if smtp is None or not smtp.is_connected or not same_loop:
-                return
-            try:
-                await smtp.quit()
-            except (OSError, aiosmtplib.SMTPException):
-                smtp.close()
+        pool, self._pool = self._pool, None
+        if pool is not None and pool.loop is asyncio.get_running_loop():
+            await pool.close()
 
     # ---- the message -----------------------------------------------------------------------
 
@@ -227,6 +233,60 @@ class EmailChannel(BaseChannel):
         if url.startswith("https://"):  # RFC 8058 one-click
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         return headers
+
+
+class ConnectionPool:
+    """Up to ``size`` SMTP connections of one event loop: idle ones reused (one idle longer than
+    ``IDLE_CHECK_SECONDS`` is checked with NOOP first), new ones opened when none is idle."""
+
+    def __init__(self, size: int, connect: Callable[[], Awaitable[aiosmtplib.SMTP]],
+                 loop: asyncio.AbstractEventLoop):
+        self.size, self.loop, self._connect = size, loop, connect
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []  # (connection, last used)
+
+    async def acquire(self) -> aiosmtplib.SMTP:
+        """A live connection of the pool; waits while all of them are in use."""
+        await self._slots.acquire()
+        try:
+            while self._idle:
+                smtp, last_used = self._idle.pop()
+                if smtp.is_connected and await _still_alive(smtp, last_used):
+                    return smtp
+            return await self._connect()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def release(self, smtp: aiosmtplib.SMTP | None) -> None:
+        """Give a connection back (kept only while connected); always returns None."""
+        if smtp is None:
+            return None
+        if smtp.is_connected:
+            self._idle.append((smtp, time.monotonic()))
+        self._slots.release()
+        return None
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for smtp, _ in idle:
+            if not smtp.is_connected:
+                continue
+            try:
+                await smtp.quit()
+            except (OSError, aiosmtplib.SMTPException):
+                smtp.close()
+
+
+async def _still_alive(smtp: aiosmtplib.SMTP, last_used: float) -> bool:
+    if time.monotonic() - last_used < IDLE_CHECK_SECONDS:
+        return True
+    try:
+        await smtp.noop()
+    except (OSError, aiosmtplib.SMTPException):
+        smtp.close()
+        return False
+    return True
 
 
 def reply_result(delivery_id: str, code: int, text: str) -> SendResult:

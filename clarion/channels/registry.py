@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..settings import Settings
 from .base import Channel, ConfigurationError
@@ -55,7 +55,6 @@ ADDRESS_FIELDS: dict[str, str] = {
 class ChannelDeps:
     """What a worker hands to adapters that need more than their options."""
 
-    inbox_writer: Callable[[list[dict[str, Any]]], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

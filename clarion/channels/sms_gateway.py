@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from .base import (
@@ -80,10 +81,15 @@ class JsonPostChannel(BaseChannel):
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.closed or self._loop is not loop:
             timeout = aiohttp.ClientTimeout(total=self.timeout)  # one timer per request
-            connector = aiohttp.TCPConnector(limit=self.connections, ttl_dns_cache=300)
+            connector = aiohttp.TCPConnector(limit=self.connections, ttl_dns_cache=300,
+                                             resolver=self._resolver())
             self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
             self._loop = loop
         return self._session
+
+    def _resolver(self) -> AbstractResolver | None:
+        """The DNS resolver of the session (None: aiohttp's default)."""
+        return None
 
     async def aclose(self) -> None:
         session, self._session = self._session, None

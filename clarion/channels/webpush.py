@@ -4,14 +4,22 @@ The address is the browser's subscription JSON, ``{"endpoint", "keys": {"p256dh"
 Each message is encrypted for its subscription with ``http_ece`` and POSTed with aiohttp
 (pywebpush itself sends synchronously); the VAPID ES256 JWT comes from ``py_vapid`` and is
 reused per push-service origin until shortly before it expires.
+
+A subscription names its own endpoint, so it could name a machine inside the campus network:
+endpoints on loopback, private, link-local or otherwise non-public addresses are refused (the
+delivery fails, code ``forbidden_endpoint``), by their literal address before anything is
+sent and by what their name resolves to when connecting.  ``allow_private_endpoints = true``
+lifts that for an on-premises push service.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import json
 import os
+import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +28,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import http_ece
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
@@ -66,6 +76,46 @@ class Subscription:
     def origin(self) -> str:
         parts = urlsplit(self.endpoint)
         return f"{parts.scheme}://{parts.netloc}"
+
+
+class PrivateEndpoint(OSError):
+    """The endpoint's host is not a public address."""
+
+
+def is_public_address(address: str) -> bool:
+    """A globally routable unicast address (never loopback, private, link-local …)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def names_private_host(endpoint: str) -> bool:
+    """The endpoint's host is a non-public address literal, or ``localhost``; other names
+    are checked when they resolve (``PublicOnlyResolver``)."""
+    host = (urlsplit(endpoint).hostname or "").rstrip(".").lower()
+    try:
+        return not is_public_address(host)
+    except ValueError:
+        return host == "localhost" or host.endswith(".localhost")
+
+
+class PublicOnlyResolver(AbstractResolver):
+    """aiohttp's resolver, keeping only public addresses (none left: ``PrivateEndpoint``)."""
+
+    def __init__(self) -> None:
+        self._inner = DefaultResolver()
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        public = [found for found in await self._inner.resolve(host, port, family)
+                  if is_public_address(found["host"])]
+        if not public:
+            raise PrivateEndpoint(f"{host} resolves to no public address")
+        return public
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 def b64url_decode(value: str) -> bytes:
@@ -117,7 +167,8 @@ class WebPushChannel(JsonPostChannel):
     secret_fields: ClassVar[tuple[str, ...]] = ("vapid_private_key",)
 
     def __init__(self, vapid_private_key: str, vapid_subject: str, *, ttl: int = 86400,
-                 urgency: str = "normal", timeout: float = 10.0):
+                 urgency: str = "normal", timeout: float = 10.0,
+                 allow_private_endpoints: bool = False):
         if not vapid_subject.startswith(("mailto:", "https:")):
             raise ConfigurationError("webpush: vapid_subject must be a mailto: or https: URI")
         if urgency not in URGENCIES:
@@ -127,6 +178,7 @@ class WebPushChannel(JsonPostChannel):
         self.vapid_subject = vapid_subject
         self.ttl = int(ttl)
         self.urgency = urgency
+        self.allow_private_endpoints = allow_private_endpoints
         self._vapid = load_vapid(vapid_private_key, vapid_subject)
         self.public_key = b64url_encode(self._vapid.public_key.public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint))
@@ -140,11 +192,13 @@ class WebPushChannel(JsonPostChannel):
         return cls(options["vapid_private_key"], options["vapid_subject"],
                    ttl=int(options.get("ttl") or 86400),
                    urgency=options.get("urgency") or "normal",
-                   timeout=float(options.get("timeout") or 10.0))
+                   timeout=float(options.get("timeout") or 10.0),
+                   allow_private_endpoints=options.get("allow_private_endpoints") is True)
 
     async def send(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         # encryption is CPU work (~0.5 ms a message): done for the batch off the event loop
-        prepared = await asyncio.to_thread(lambda: [prepare(m) for m in messages])
+        allow = self.allow_private_endpoints
+        prepared = await asyncio.to_thread(lambda: [prepare(m, allow) for m in messages])
         refused = [p for p in prepared if isinstance(p, SendResult)]
         pushes = [self._push(m, p) for m, p in zip(messages, prepared) if isinstance(p, tuple)]
         return refused + list(await asyncio.gather(*pushes))
@@ -158,9 +212,17 @@ class WebPushChannel(JsonPostChannel):
                                            ) as reply:
                 await reply.read()
                 return push_result(message.delivery_id, reply.status, reply.headers)
+        except aiohttp.ClientConnectorError as error:
+            if isinstance(error.os_error, PrivateEndpoint):
+                return forbidden(message.delivery_id)
+            return SendResult.retry(message.delivery_id, "network",
+                                    f"webpush: request failed ({type(error).__name__})")
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             return SendResult.retry(message.delivery_id, "network",
                                     f"webpush: request failed ({type(error).__name__})")
+
+    def _resolver(self) -> AbstractResolver | None:
+        return None if self.allow_private_endpoints else PublicOnlyResolver()
 
     def headers_for(self, message: OutboundMessage, subscription: Subscription
                     ) -> dict[str, str]:
@@ -186,13 +248,22 @@ class WebPushChannel(JsonPostChannel):
         return header
 
 
-def prepare(message: OutboundMessage) -> tuple[Subscription, bytes] | SendResult:
+def forbidden(delivery_id: str) -> SendResult:
+    return SendResult.failed(delivery_id, "forbidden_endpoint",
+                             "webpush: the subscription's endpoint is not a public address "
+                             "(allow_private_endpoints is off)")
+
+
+def prepare(message: OutboundMessage, allow_private: bool = False
+            ) -> tuple[Subscription, bytes] | SendResult:
     """The subscription and encrypted body, or the result when it can't be sent at all."""
     try:
         subscription = Subscription.parse(message.address)
     except (ValueError, KeyError, TypeError, AttributeError):
         return SendResult.failed(message.delivery_id, "invalid_subscription",
                                  "webpush: the address is not a push subscription")
+    if not allow_private and names_private_host(subscription.endpoint):
+        return forbidden(message.delivery_id)
     plaintext = json.dumps(payload_for(message), ensure_ascii=False).encode()
     body = encrypt(plaintext, subscription)
     if len(body) > MAX_BODY:

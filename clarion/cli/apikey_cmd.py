@@ -7,7 +7,7 @@ from typing import List
 
 import typer
 
-from ..security import ApiSettings, create_key, list_keys, revoke_key, rotate_key
+from ..security import DEFAULT_RATE, ApiSettings, create_key, list_keys, revoke_key, rotate_key
 from .common import console, fail, settings_and_store
 
 app = typer.Typer(help="API keys of the systems that call Clarion.", no_args_is_help=True)
@@ -17,9 +17,16 @@ def _split(values: List[str]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
-def _audit(store, action: str, key_id: str) -> None:  # type: ignore[no-untyped-def]
-    from ..api.audit import entry, write
-    write(store, entry("cli", action, key_id, "ok"))
+def _audit(store, action: str, key_id: str,  # type: ignore[no-untyped-def]
+           detail: str | None = None) -> None:
+    from ..api.audit import record
+    record(store, action, key_id, "ok", detail)
+
+
+def _scopes(system: str, categories: list[str], channels: list[str], audiences: list[str],
+            rate: float) -> str:
+    return (f"system={system} categories={','.join(categories)} channels={','.join(channels)} "
+            f"audiences={','.join(audiences)} rate={rate:g}/s")
 
 
 @app.command("create")
@@ -29,7 +36,8 @@ def create(system: str = typer.Option(..., help="the calling system, e.g. librar
            channels: List[str] = typer.Option(["*"], help="channels it may use"),
            audiences: List[str] = typer.Option(..., help="role:R, department:D, grade:G, "
                                                "everyone, addresses or *"),
-           rate: float = typer.Option(10.0, help="requests per second"),
+           rate: float = typer.Option(DEFAULT_RATE, help="requests per second (burst: one "
+                                      "second's worth); a repeated Idempotency-Key is free"),
            abilities: List[str] = typer.Option([], help="beyond sending: policy (categories "
                                                "and routing rules), preferences (people's)"),
            as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
@@ -37,12 +45,13 @@ def create(system: str = typer.Option(..., help="the calling system, e.g. librar
     if rate <= 0:
         fail("--rate must be above 0")
     _settings, store = settings_and_store()
+    scopes = (_split(categories), _split(channels), _split(audiences))
     try:
-        key_id, key = create_key(store, ApiSettings(), system, _split(categories),
-                                 _split(channels), _split(audiences), rate, _split(abilities))
+        key_id, key = create_key(store, ApiSettings(), system, *scopes, rate, _split(abilities))
     except ValueError as exc:
         fail(f"--abilities: {exc}")
-    _audit(store, "apikey.create", key_id)
+    _audit(store, "apikey.create", key_id, _scopes(system, *scopes, rate)
+           + (f" abilities={','.join(_split(abilities))}" if abilities else ""))
     if as_json:
         print(json.dumps({"id": key_id, "system": system, "key": key}))
         return

@@ -15,9 +15,18 @@ from rich.table import Table
 
 from .. import campaigns
 from ..domain import CampaignRequest
-from .common import console, describe_validation, fail, read_json, settings_and_store
+from ..settings import Settings
+from .common import (console, describe_validation, err_console, fail, read_json,
+                     settings_and_store)
 
 app = typer.Typer(help="Start, follow and cancel campaigns.", no_args_is_help=True)
+
+
+def record(store, action: str, target: str | None, outcome: str,  # type: ignore[no-untyped-def]
+           detail: str) -> None:
+    """An audit entry for this CLI action (clarion.api is imported only when needed)."""
+    from ..api import audit
+    audit.record(store, action, target, outcome, detail)
 
 
 def load_request(path: Path) -> CampaignRequest:
@@ -31,18 +40,32 @@ def load_request(path: Path) -> CampaignRequest:
 def send(request_file: Path = typer.Option(..., "--request", help="JSON file holding a CampaignRequest"),
          wait: bool = typer.Option(False, "--wait", help="follow until every delivery is final"),
          as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
-         timeout: float = typer.Option(3600, help="seconds to wait at most")) -> None:
-    """Check a campaign request, then run the broadcast flow for it."""
+         timeout: float = typer.Option(3600, help="seconds to wait at most"),
+         preview: bool = typer.Option(False, "--preview", help="show what each channel "
+                                      "would send a sample recipient, and send nothing")
+         ) -> None:
+    """Check a campaign request, then run the broadcast flow for it (against the Prefect
+    server of `clarion up` or PREFECT_API_URL; without one, a temporary server)."""
+    settings, store = settings_and_store()
+    if not preview:
+        use_prefect_server(settings)  # before Prefect is imported: it reads PREFECT_API_URL
     warm = threading.Thread(target=_import_flow, daemon=True)  # Prefect's import is slow:
     warm.start()                                               # overlap it with the checks
     request = load_request(request_file)
-    settings, store = settings_and_store()
-    try:
-        campaigns.prepare(store, settings, request)  # refuse bad input before anything exists
+    try:  # refuse bad input before anything exists; "auto": the category suggested now
+        prepared = campaigns.prepare(store, settings, request)
     except campaigns.CampaignRejected as exc:
+        record(store, "campaign.create", None, "refused", f"{exc.field}: {exc.message}")
         fail(f"campaign refused: {exc.field}: {exc.message}")
+    request = prepared.request
+    if prepared.advice is not None:
+        console.print(f"category {request.category} (suggested: {prepared.advice.reason})")
+    if preview:
+        _print_preview(campaigns.preview(store, settings, request))
+        return
     outcome = _run_flow_in_background(request, wait, timeout)
     campaign_id = _await_campaign_id(store, request, outcome)
+    record(store, "campaign.create", campaign_id, "ok", request.name)
     if wait:
         _follow(store, campaign_id, outcome, quiet=as_json)
     outcome["thread"].join()
@@ -50,6 +73,35 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
         fail(f"the broadcast flow failed: {outcome['error']}", code=1)
     info = campaigns.get(store, campaign_id)
     _print_result(info, as_json)
+
+
+def use_prefect_server(settings: Settings) -> None:
+    """PREFECT_API_URL if set, else the running `clarion up` stack's server; else say
+    plainly that Prefect will start a temporary server."""
+    import os
+
+    from ..stack.state import running_prefect_api
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    api = running_prefect_api(settings)
+    if api:
+        os.environ["PREFECT_API_URL"] = api
+        return
+    err_console.print("no Prefect server is running (`clarion up` starts one, or set "
+                      "PREFECT_API_URL): this run starts a temporary Prefect server, which "
+                      "takes about 15 s, and its run history is lost when the command ends",
+                      highlight=False)
+
+
+def _print_preview(channels: dict[str, dict[str, Any]]) -> None:
+    for channel, item in channels.items():
+        how = " (a summary of the body: no text of its own)" if item["derived"] else ""
+        sms = item.get("sms")
+        size = f" — {sms['length']} characters, {sms['segments']} SMS" if sms else ""
+        console.print(f"[bold]{channel}[/]{how}{size}")
+        for name, value in item["fields"].items():
+            if name != "unsubscribe_url" or value:
+                console.print(f"  {name}: {value}", highlight=False)
 
 
 def _import_flow() -> None:
@@ -109,11 +161,12 @@ def _print_result(info: dict[str, Any], as_json: bool) -> None:
                           "channels": info["channels"]}))
         return
     table = Table(title=f"campaign {info['campaign_id']} — {info['status']}")
-    for col in ("channel", "sent", "failed", "skipped", "open", "total"):
-        table.add_column(col, justify="left" if col == "channel" else "right")
+    columns = ("sent", "failed", "skipped", "deferred", "open", "total")
+    table.add_column("channel")
+    for col in columns:
+        table.add_column(col, justify="right")
     for channel, c in sorted(info["channels"].items()):
-        table.add_row(channel, *(str(c.get(k, 0)) for k in ("sent", "failed", "skipped", "open",
-                                                             "total")))
+        table.add_row(channel, *(str(c.get(k, 0)) for k in columns))
     console.print(table)
 
 
@@ -135,5 +188,7 @@ def cancel(campaign_id: str) -> None:
     try:
         n = campaigns.cancel(store, campaign_id, actor="cli")
     except campaigns.CampaignNotFound:
+        record(store, "campaign.cancel", campaign_id, "refused", "no such campaign")
         fail(f"no campaign {campaign_id!r}", code=1)
+    record(store, "campaign.cancel", campaign_id, "ok", f"{n} skipped")
     console.print(f"cancelled {campaign_id}: {n} deliveries skipped")

@@ -29,10 +29,15 @@ def push(
     dashboards_dir: Optional[Path] = typer.Option(
         None, "--dir",
         help="Folder of dashboard JSON files (default: the repository's dashboards/)."),
+    datasource_uid: Optional[str] = typer.Option(
+        None, "--datasource-uid", envvar="CLARION_GRAFANA_DATASOURCE_UID",
+        help="uid of the Prometheus data source the boards start on (default: Grafana's "
+             "default Prometheus; each board can switch with its 'Data source' variable)."),
 ) -> None:
     """Create or update every dashboard in one Grafana folder (idempotent)."""
     try:
-        results = push_dashboards(url, token, folder_title=folder, dashboards_dir=dashboards_dir)
+        results = push_dashboards(url, token, folder_title=folder, dashboards_dir=dashboards_dir,
+                                  datasource_uid=datasource_uid)
     except GrafanaPushError as exc:
         fail(escape(str(exc)), code=1)
     for r in results:

@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from . import (api_cmd, apikey_cmd, campaign_cmd, dashboards_cmd, directory_cmd, policy_cmd,
-               trace_cmd)
+from . import (api_cmd, apikey_cmd, campaign_cmd, dashboards_cmd, directory_cmd, models_cmd,
+               policy_cmd, stack_cmd, staff_cmd, trace_cmd)
 from .common import console, fail, read_json, settings_and_store
 
 app = typer.Typer(help="Clarion: campus notifications over every channel.",
@@ -17,11 +17,16 @@ app.add_typer(campaign_cmd.app, name="campaign")
 app.command("trace")(trace_cmd.trace)
 app.add_typer(apikey_cmd.app, name="apikey")
 app.command("api")(api_cmd.api)
+app.command("up")(stack_cmd.up)
+app.command("status")(stack_cmd.status)
+app.command("down")(stack_cmd.down)
 app.add_typer(directory_cmd.app, name="directory")
 app.add_typer(dashboards_cmd.app, name="dashboards")
+app.add_typer(models_cmd.app, name="models")
 app.add_typer(policy_cmd.category_app, name="category")
 app.add_typer(policy_cmd.rules_app, name="rules")
 app.add_typer(policy_cmd.preferences_app, name="preferences")
+app.add_typer(staff_cmd.app, name="staff")
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 template_app = typer.Typer(help="Stored templates.", no_args_is_help=True)
@@ -43,16 +48,19 @@ def template_save(name: str, file: str = typer.Argument(..., help="JSON file of 
     """Store a template: {"default": {"title", "body"}, "email": {"subject", "text", "html"}, …}."""
     from pathlib import Path
 
+    from ..api.audit import record
     from ..content import ContentError, compile_content, save_template
     variants = read_json(Path(file))
     if not isinstance(variants, dict):
         fail("a template file holds an object of variants")
+    _settings, store = settings_and_store()
     try:
         compile_content(variants, [k for k in variants if k != "default"] or ["inbox"])
+        save_template(store, name, variants)
     except ContentError as exc:
+        record(store, "template.save", name, "refused", f"{exc.field}: {exc.message}")
         fail(str(exc))
-    _settings, store = settings_and_store()
-    save_template(store, name, variants)
+    record(store, "template.save", name, "ok", f"variants {', '.join(sorted(variants))}")
     console.print(f"template {name!r} saved")
 
 
@@ -106,12 +114,31 @@ def digest(category: Optional[str] = typer.Option(None, help="one category (defa
 
 
 @app.command("serve")
-def serve() -> None:
-    """Serve the Prefect deployments in this process (one-process alternative to prefect.yaml)."""
+def serve(take_over: bool = typer.Option(
+        False, "--take-over",
+        help="serve deployments that `prefect deploy` bound to a work pool, moving their "
+             "runs from the pool's workers to this process")) -> None:
+    """Serve prefect.yaml's deployments (schedules included) from this process, without a
+    work pool (the other way: `prefect deploy --all` and a `prefect worker` per machine)."""
     import os
     os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")  # start runs within ~1 s
-    from ..flows.serve import serve_deployments
-    serve_deployments()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per poll
+    from ..stack.state import running_prefect_api
+    api = os.environ.get("PREFECT_API_URL") or running_prefect_api(settings_and_store()[0])
+    if not api:
+        fail("no Prefect server to serve on: set PREFECT_API_URL, or run `clarion up` "
+             "(which starts a server and serves the deployments itself)")
+    os.environ["PREFECT_API_URL"] = api
+    from ..flows.project import ProjectError
+    from ..flows.serve import BoundToWorkPool, serve_deployments
+    try:
+        serve_deployments(take_over=take_over)
+    except ProjectError as exc:
+        fail(str(exc))
+    except BoundToWorkPool as exc:
+        fail(f"not serving: {exc} — `prefect deploy` runs them on that pool's workers. "
+             "Stop those workers and run `clarion serve --take-over` to serve them here "
+             "instead, or keep them on the pool and don't run `clarion serve`.")
 
 
 @app.command("demo")

@@ -1,8 +1,10 @@
 """``clarion demo``: the Quickstart's main job, a real campaign end to end on one machine.
 
 A sample campus of 2,000 people, local capture servers (SMTP writing .eml files, an HTTP
-SMS gateway writing JSON lines), a local Prefect server, worker processes, and one notice
-over email, SMS and the in-app inbox.  Everything lands under ``var/demo`` in the checkout.
+SMS gateway writing JSON lines), the platform of ``clarion up`` (a Prefect server, the
+deployment server, workers, the API) and one notice over email, SMS and the in-app inbox.
+Everything lands under ``var/demo`` in the checkout; the platform keeps running afterwards
+(the Prefect UI shows the campaign) until ``CLARION_DATA_DIR=var/demo clarion down``.
 """
 
 from __future__ import annotations
@@ -13,67 +15,77 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
-from .processes import Processes, free_port
+from .processes import free_port
 
-console = Console()
+console = Console(soft_wrap=True)  # commands and paths printed whole, to copy
 NOTICE = Path(__file__).with_name("notice.json")
 
 
 def run_demo(people: int = 2000, workers: int = 2, root: Path | None = None,
              scenario: str | None = None) -> int:
+    """Run the demo on the platform of ``clarion up`` (under ``root``), and leave it running
+    so that the Prefect UI shows the campaign afterwards; ``clarion down`` stops it."""
     root = (root or Path("var/demo")).resolve()
-    if root.exists():
-        shutil.rmtree(root)
-    (root / "logs").mkdir(parents=True)
-    procs = Processes(root / "logs")
-    try:
-        with _timed("services started"):
-            _start_services(procs, root, workers)
-        store = _load_campus(root, people)
-        if scenario is not None:
-            return _run_scenario(store, scenario)
+    _fresh(root)
+    with _timed("services started"):
+        _start_services(root, workers)
+    store = _load_campus(root, people)
+    if scenario is not None:
+        code, flow_run_id = _run_scenario(store, scenario), None
+    else:
         _demo_policy(store)
-        summary = _send_notice(root)
-        return _verify(root, summary, people)
-    finally:
-        console.print("stopping workers, capture servers and the Prefect server …")
-        with _timed("stopped"):
-            procs.stop_all()
+        result = _send_notice(root)
+        code, flow_run_id = _verify(root, result, people), result["flow_run_id"]
+    _print_next_steps(root, flow_run_id)
+    return code
 
 
-def _start_services(procs: Processes, root: Path, workers: int) -> dict[str, str]:
-    py = sys.executable
-    sms_url = procs.start_ready("sms-gateway", ["-m", "clarion.demo.capture", "sms", "--port", "0",
-                                                "--out", str(root / "sms.jsonl")])
-    smtp_url = procs.start_ready("smtp", ["-m", "clarion.demo.capture", "smtp", "--port", "0",
-                                          "--dir", str(root / "mail")])
-    env = {"CLARION_DATA_DIR": str(root), "CLARION_SMS_GATEWAY_URL": sms_url,
-           "CLARION_SMTP_URL": smtp_url, "CLARION_BROKER_NAMESPACE": "clarion-demo"}
+def _fresh(root: Path) -> None:
+    """Stop a previous demo's platform (by its recorded PIDs), then start from nothing."""
+    from ..settings import load_settings
+    from ..stack.down import down
+    if root.exists():
+        down(load_settings(data_dir=root))
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+
+
+def _capture_services(root: Path) -> tuple[list[Any], dict[str, str]]:
+    from ..stack.services import Service, logged
+    sms, smtp = free_port(9300), free_port(2525)
+    capture = [sys.executable, "-u", "-m", "clarion.demo.capture"]
+    parts = [Service("sms-gateway", [*capture, "sms", "--port", str(sms), "--out",
+                                     str(root / "sms.jsonl")], logged("ready "),
+                     f"http://127.0.0.1:{sms}/send"),
+             Service("smtp-capture", [*capture, "smtp", "--port", str(smtp), "--dir",
+                                      str(root / "mail")], logged("ready "),
+                     f"smtp://127.0.0.1:{smtp}")]
+    env = {"CLARION_DATA_DIR": str(root), "CLARION_SMS_GATEWAY_URL": parts[0].url or "",
+           "CLARION_SMTP_URL": parts[1].url or "", "CLARION_BROKER_NAMESPACE": "clarion-demo",
+           "CLARION_APPROVAL": "off"}  # the demo's safety alert needs no approver
+    return parts, env
+
+
+def _start_services(root: Path, workers: int) -> None:
+    from ..settings import get_settings
+    from ..stack.up import up
+    parts, env = _capture_services(root)
     os.environ.update(env)
-    _start_prefect(procs, root)
-    for i in range(workers):
-        procs.start(f"worker-{i}", [py, "-m", "clarion.cli.main", "worker",
-                                    "--metrics-port", str(free_port(9101 + i))])
-    console.print(f"[green]✓[/] SMS gateway {sms_url}, SMTP {smtp_url}, {workers} workers")
-    return env
-
-
-def _start_prefect(procs: Processes, root: Path) -> None:
-    home = root / "prefect"
-    port = free_port(4200)
-    os.environ.update({"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                       "DO_NOT_TRACK": "1"})
-    os.environ.pop("PREFECT_API_URL", None)
-    prefect = str(Path(sys.executable).with_name("prefect"))
-    procs.start("prefect-server", [prefect, "server", "start", "--host", "127.0.0.1",
-                                   "--port", str(port)])
-    api = f"http://127.0.0.1:{port}/api"
-    procs.wait_http("prefect-server", f"{api}/health")
-    os.environ["PREFECT_API_URL"] = api
-    console.print(f"[green]✓[/] Prefect server at http://127.0.0.1:{port}")
+    for key in ("PREFECT_API_URL", "PREFECT_HOME"):  # the demo's own Prefect server
+        os.environ.pop(key, None)
+    get_settings.cache_clear()
+    state = up(get_settings(), workers=workers, extra=parts,
+               say=lambda m: console.print(m, highlight=False))
+    os.environ["PREFECT_API_URL"] = state.prefect_api or ""
+    server = state.get("prefect-server")
+    console.print(f"[green]✓[/] Prefect server at {server.url if server else state.prefect_api}"
+                  f", SMS gateway {env['CLARION_SMS_GATEWAY_URL']}, SMTP "
+                  f"{env['CLARION_SMTP_URL']}, {workers} workers, the deployment server, "
+                  "the API")
 
 
 def _load_campus(root: Path, people: int):  # type: ignore[no-untyped-def]
@@ -148,25 +160,30 @@ def _send_notice(root: Path) -> dict:
 
 
 def _verify(root: Path, result: dict, people: int) -> int:
-    from rich.table import Table
-    table = Table(title=f"campaign {result['campaign_id']} — {result['status']} "
-                        f"in {result['seconds']} s")
-    for col in ("channel", "sent", "failed", "skipped", "deferred", "open"):
-        table.add_column(col, justify="left" if col == "channel" else "right")
-    for channel, c in sorted(result["channels"].items()):
-        table.add_row(channel, *(str(c[k]) for k in ("sent", "failed", "skipped", "deferred",
-                                                     "open")))
-    console.print(table)
+    """Check what the capture servers received (the CLI printed the table already)."""
     emails = len(list((root / "mail").glob("*.eml")))
     sms_ids = {json.loads(line)["id"] for line in (root / "sms.jsonl").read_text().splitlines()
                if line.strip()}
-    console.print(f"  {emails} .eml files in {root / 'mail'}\n"
+    console.print(f"  {result['status']} in {result['seconds']} s from the CLI call\n"
+                  f"  {emails} .eml files in {root / 'mail'}\n"
                   f"  {len(sms_ids)} distinct SMS ids in {root / 'sms.jsonl'}\n"
                   f"  records: {root / 'clarion.db'} (SQLite) — try\n"
-                  f"    CLARION_DATA_DIR={root} .venv/bin/clarion trace --recipient S000001\n"
-                  f"  Prefect run history: PREFECT_HOME={root / 'prefect'} "
-                  f".venv/bin/prefect server start, then http://127.0.0.1:4200")
+                  f"    CLARION_DATA_DIR={root} .venv/bin/clarion trace --recipient S000001")
     ok = (emails == people and len(sms_ids) == people
           and all(c["sent"] == people for c in result["channels"].values()))
     console.print("[bold green]demo OK[/]" if ok else "[bold red]demo FAILED[/]")
     return 0 if ok else 1
+
+
+def _print_next_steps(root: Path, flow_run_id: str | None) -> None:
+    """Where to look now (the flow run in the Prefect UI) and how to stop the platform."""
+    from ..settings import load_settings
+    from ..stack.state import load
+    state = load(load_settings(data_dir=root))
+    server = state.get("prefect-server") if state else None
+    if server is not None:
+        where = f"{server.url}/runs/flow-run/{flow_run_id}" if flow_run_id else server.url
+        console.print("Next: the campaign's flow run, its tasks and its summary artifact in "
+                      f"the Prefect UI:\n  {where}")
+    console.print("The platform keeps running (`clarion status` shows it); stop it with\n"
+                  f"  CLARION_DATA_DIR={root} .venv/bin/clarion down")

@@ -16,18 +16,20 @@ from importlib import resources
 from typing import Any
 
 from rich.console import Console
+from sqlalchemy import select
 from rich.table import Table
 
 from .. import campaigns, content, transactional
 from ..broker.publisher import open_publisher
 from ..channels.registry import channel_specs
 from ..domain import CampaignRequest
-from ..planning import clock, config, digests
+from ..planning import clock, config, digests, release
 from ..planning.categories import CategorySettings
 from ..planning.routing import RuleSpec
 from ..settings import Settings
 from ..store import policy as policy_sql
 from ..store.db import Store
+from ..store.models import Delivery
 
 console = Console()
 ACTOR = "scenario"
@@ -83,11 +85,16 @@ async def _step(store: Store, settings: Settings, name: str, i: int, step: dict[
         info = await _campaign(name, i, step["campaign"])
     elif "message" in step:
         info = await _message(store, settings, step)
+    elif "release" in step:
+        report = await release.release_due(store, settings)
+        await _settled(lambda: _busy(store))
+        info = {"name": "release of what waited", "channels": {}, "decisions": {},
+                "released": report.released}
     else:
         report = await digests.send_digests(store, settings, step["digest"])
         info = {"name": f"digest of {step['digest']}", "channels": {}, "decisions": {},
                 "digests": report.digests}
-        await _settled(lambda: _digests_busy(store))
+        await _settled(lambda: _busy(store, Delivery.source.like("digest:%")))
     _show(info, at)
     return _expected(info, step.get("expect", {}))
 
@@ -118,15 +125,12 @@ async def _message(store: Store, settings: Settings, step: dict[str, Any]) -> di
                                                                                   message_id)}
 
 
-def _digests_busy(store: Store) -> bool:
-    """Digest deliveries still on their way."""
-    from sqlalchemy import select
-
-    from ..store.models import Delivery
+def _busy(store: Store, *where: Any) -> bool:
+    """Deliveries matching ``where`` still on their way."""
     with store.read() as conn:
         return conn.execute(select(Delivery.id).where(
-            Delivery.source.like("digest:%"),
-            Delivery.status.in_(tuple(campaigns.IN_PROGRESS))).limit(1)).first() is not None
+            Delivery.status.in_(tuple(campaigns.IN_PROGRESS)), *where).limit(1)
+        ).first() is not None
 
 
 async def _settled(busy: Any, timeout: float = 120) -> None:
@@ -146,8 +150,9 @@ def _show(info: dict[str, Any], at: datetime) -> None:
         table.add_row(channel, *(str(c[k]) for k in ("sent", "failed", "skipped", "deferred")),
                       why)
     console.print(table)
-    if "digests" in info:
-        console.print(f"  {info['digests']} digests sent")
+    for key, what in (("digests", "digests sent"), ("released", "deliveries released")):
+        if key in info:
+            console.print(f"  {info[key]} {what}")
 
 
 def _expected(info: dict[str, Any], expect: dict[str, Any]) -> bool:
@@ -156,8 +161,8 @@ def _expected(info: dict[str, Any], expect: dict[str, Any]) -> bool:
     for status in ("skipped", "deferred"):
         seen = {code for by in info["decisions"].values() for code in by.get(status, {})}
         problems += [f"no {status} {code}" for code in expect.get(status, []) if code not in seen]
-    if expect.get("digests") and not info.get("digests"):
-        problems.append("no digest")
+    problems += [f"no {key}" for key in ("digests", "released")
+                 if expect.get(key) and not info.get(key)]
     for p in problems:
         console.print(f"  [bold red]unexpected:[/] {p}")
     return not problems

@@ -1,7 +1,8 @@
 """Which dashboard panels would show data right now, asked of a real Prometheus.
 
 ``panel_queries`` reads a Grafana dashboard JSON and returns each panel's PromQL with the
-template variables filled in (``$channel``, ``${channel}``, ``[[channel]]``, and Grafana's
+template variables filled in (``$channel``, ``${channel}``, ``[[channel]]`` — given, or the
+dashboard's own "All" value — and Grafana's
 built-ins ``$__rate_interval`` → 1m, ``$__interval`` → 15s, ``$__range`` → 1h unless given).
 ``evaluate_panels`` runs them as instant queries through ``/api/v1/query``: a panel has data
 when every one of its queries returns at least one series. A query Prometheus rejects is a
@@ -29,12 +30,26 @@ class PanelQueryError(Exception):
 
 def panel_queries(dashboard_json: dict[str, Any],
                   variables: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """``(panel title, expr)`` for every visible query target, variables substituted."""
-    values = {**BUILTIN_VARIABLES, **(variables or {})}
+    """``(panel title, expr)`` for every visible query target, variables substituted (those
+    not given take the dashboard's own default, see :func:`variable_defaults`)."""
+    values = {**BUILTIN_VARIABLES, **variable_defaults(dashboard_json), **(variables or {})}
     return [(panel["title"], substitute(target["expr"], values, panel["title"]))
             for panel in iter_panels(dashboard_json.get("panels", []))
             for target in panel.get("targets", [])
             if target.get("expr") and not target.get("hide")]
+
+
+def variable_defaults(dashboard_json: dict[str, Any]) -> dict[str, str]:
+    """A value for each of the dashboard's own query variables that has one without asking
+    Prometheus: its "All" value (``allValue``) when it offers All, else a fixed current value."""
+    out = {}
+    for variable in dashboard_json.get("templating", {}).get("list", []):
+        current = (variable.get("current") or {}).get("value")
+        if variable.get("includeAll") and variable.get("allValue"):
+            out[variable["name"]] = variable["allValue"]
+        elif isinstance(current, str) and current and not current.startswith("$__"):
+            out[variable["name"]] = current
+    return out
 
 
 def iter_panels(panels: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

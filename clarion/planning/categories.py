@@ -67,6 +67,10 @@ class CategoryPolicy(BaseModel):
     dedup_window_s: int | None = Field(None, ge=1, le=MAX_WINDOW_S)
     digest: Digest | None = None
     sms_footer: str | None = Field(None, max_length=40)
+    send_time: bool = Field(False, description="hold each delivery for the person's usual "
+                                               "reading hour, within the same day")
+    track_links: bool = Field(False, description="links go through a signed redirect that "
+                                                 "records the click")
 
     @field_validator("quiet_hours")
     @classmethod
@@ -77,6 +81,8 @@ class CategoryPolicy(BaseModel):
     def _consistent(self) -> CategoryPolicy:
         if self.critical and self.opt_in:
             raise ValueError("a critical category reaches everyone: it cannot be opt-in")
+        if self.critical and self.send_time:
+            raise ValueError("a critical category is never held: no send_time")
         window = self.window
         if self.digest and window and window.contains(time.fromisoformat(self.digest.at)):
             raise ValueError(f"digest.at {self.digest.at} falls in the quiet hours "

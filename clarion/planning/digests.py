@@ -124,7 +124,7 @@ def _store_page(store: Store, run: DigestRun, rows: list[dict], digested: dict[s
                        "category": run.category.name, "priority": "normal",
                        "channels": {"names": sorted({r["channel"] for r in rows})},
                        "recipients": 0, "deliveries": 0}])
-        deliveries.insert_new_in(conn, rows, actor)
+        store.insert_deliveries(rows, actor)(conn)
         waiting.mark_digested(conn, digested, run.now, actor)
         policy_sql.bump_counters(conn, {"digested": len(digested)})
 

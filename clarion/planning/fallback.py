@@ -12,21 +12,20 @@ twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from ..broker.publisher import ConfirmingPublisher
 from ..domain import DeliveryStatus as S
 from ..domain import delivery_id_for
-from ..store import deliveries, waiting
+from ..store import waiting
 from ..store.db import Store
+from ..store.protocol import Outcome, Write
 from . import handoff
 
-Write = Callable[[Any], Any]
 
-
-def following(record: Write, failed: Sequence[deliveries.Outcome], actor: str) -> Write:
+def following(store: Store, record: Write, failed: Sequence[Outcome], actor: str) -> Write:
     """``record`` (a worker's results), then the next deliveries of those that failed and
     have a route left; the write returns those new deliveries."""
     why = {o.id: " ".join(p for p in (o.code, o.reason) if p) or "failed" for o in failed}
@@ -34,9 +33,9 @@ def following(record: Write, failed: Sequence[deliveries.Outcome], actor: str) -
     def write(conn: Any) -> list[dict[str, Any]]:
         record(conn)
         at = datetime.now(timezone.utc)
-        nexts = [_next(r, why[r["id"]], at) for r in waiting.fallback_routes(conn, list(why))]
+        nexts = [_next(r, why[r["id"]], at) for r in store.fallback_routes(conn, list(why))]
         if nexts:
-            deliveries.insert_new_in(conn, nexts, actor)
+            store.insert_deliveries(nexts, actor)(conn)
             waiting.note(conn, [{"delivery_id": n["fallback_of"], "at": at,
                                  "status": S.FAILED.value, "attempt": 0, "code": "fallback",
                                  "reason": f"fallback to {n['channel']}: {n['id']}",

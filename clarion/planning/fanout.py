@@ -22,7 +22,6 @@ from .. import campaigns, directory
 from ..broker.publisher import ConfirmingPublisher, open_publisher
 from ..domain import DeliveryStatus
 from ..settings import Settings
-from ..store import deliveries
 from ..store import policy as policy_sql
 from ..store.db import Store
 from . import clock, handoff
@@ -131,10 +130,10 @@ def _store_chunk(store: Store, rows: list[dict[str, Any]], actor: str,
     A repeated run (a Prefect retry, or the flow again with the same key) finds its rows
     already there and publishes again those not yet sent; the worker's claim absorbs copies.
     """
-    known = deliveries.existing(store, [r["id"] for r in rows])
+    known = store.existing([r["id"] for r in rows])
     new = [r for r in rows if r["id"] not in known]
     if new:
-        write = deliveries.prepare_insert(store.dialect, new, actor)
+        write = store.insert_deliveries(new, actor)
         decided = Counter(r["code"] or "send" for r in new)
         with store.connect() as conn:
             write(conn)

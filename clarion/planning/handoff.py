@@ -18,7 +18,6 @@ from typing import Any
 from ..broker.message import DeliveryMessage
 from ..broker.publisher import ConfirmingPublisher
 from ..domain import Priority
-from ..store import waiting
 from ..store.db import Store
 
 
@@ -45,12 +44,12 @@ async def release(store: Store, publisher: ConfirmingPublisher, rows: list[dict[
     """Publish waiting rows and mark them ``queued``; ``taken``: they are ``pending``
     already (born so), else they are taken from ``deferred`` first.  Returns how many."""
     if not taken:
-        ids = set(await asyncio.to_thread(waiting.to_pending, store, [r["id"] for r in rows],
+        ids = set(await asyncio.to_thread(store.to_pending, [r["id"] for r in rows],
                                           now))
         rows = [r for r in rows if r["id"] in ids]
     if not rows:
         return 0
     await publish(publisher, rows)
-    return await asyncio.to_thread(waiting.to_queued, store,
+    return await asyncio.to_thread(store.to_queued,
                                    {r["id"]: reasons.get(r["id"], "released") for r in rows},
                                    now, actor)

@@ -47,7 +47,8 @@ def notice_for(settings: Settings, category: CategorySettings, priority: Priorit
                   content_hash=content_hash(variants, variables),
                   address_fields={c: address_field(settings, c) for c in route.channels},
                   default_timezone=settings.default_timezone, campaign_id=campaign_id,
-                  message_id=message_id, enabled=settings.policy)
+                  message_id=message_id, enabled=settings.policy,
+                  predictions=settings.predictions)
 
 
 def row_maker(settings: Settings, notice: Notice, render: Render, source: str,

@@ -11,23 +11,28 @@ bulk (clarion.planning.facts), and the clock is given.  In order, for each perso
 3. **Caps** — at most N notices of the category per person per day / week (rolling).
 4. **Digest** — held for the person's next digest time.
 5. **Quiet hours** — held until the category's quiet window ends in their time zone.
+6. **Predictions** (clarion.planning.profiles) — with a learned profile, routing mode
+   ``first`` tries the channels in the order this person reads fastest, and a category with
+   ``send_time`` holds the notice for their usual reading hour later the same day.
 
 An emergency skips all of it (every channel of the route, at once); urgent priority skips
-digests and quiet hours; critical categories skip preferences and caps.  Each decision is a
+digests, quiet hours and send times; critical categories skip preferences, caps and
+predictions.  Each decision is a
 status with a reason code (``opted_out``, ``not_opted_in``, ``no_address``, ``inactive``,
-``duplicate``, ``capped``; ``digest``, ``quiet_hours`` for deferrals) and a sentence.
+``duplicate``, ``capped``; ``digest``, ``quiet_hours``, ``send_time`` for deferrals) and a
+sentence.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from ..domain import DeliveryStatus as S
 from ..domain import Priority
 from .categories import CategorySettings
-from .quiet_hours import zone
+from .quiet_hours import first_instant_at, zone
 from .routing import Route, choose
 
 QUEUED, DEFERRED, SKIPPED = S.QUEUED.value, S.DEFERRED.value, S.SKIPPED.value
@@ -46,6 +51,7 @@ class Notice:
     campaign_id: str | None = None
     message_id: str | None = None
     enabled: bool = True  # CLARION_POLICY=off: only addresses are checked
+    predictions: bool = True  # CLARION_PREDICTIONS=off: no per-person channel order, send time
 
     @property
     def emergency(self) -> bool:
@@ -56,6 +62,12 @@ class Notice:
         """Nothing but an address stands in its way."""
         return self.emergency or not self.enabled
 
+    @property
+    def predicted(self) -> bool:
+        """Per-person predictions may shape it (never for critical categories)."""
+        return (self.predictions and not self.unconditional and not self.category.critical
+                and (self.route.mode == "first" or self.category.send_time))
+
 
 @dataclass
 class Facts:
@@ -64,6 +76,7 @@ class Facts:
     preferences: dict[tuple[str, str], bool] = field(default_factory=dict)  # (id, channel|*)
     notices: dict[str, tuple[int, int]] = field(default_factory=dict)  # id → (day, week)
     duplicates: set[tuple[str, str]] = field(default_factory=set)  # (id, channel)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → learned profile
 
 
 @dataclass(slots=True)
@@ -96,20 +109,32 @@ class Policy:
         if person.get("active") is False:
             return [Decision(c, SKIPPED, "inactive", "inactive recipient")
                     for c in n.route.channels]
-        blocked = [self._blocked(person, c, facts) for c in n.route.channels]
-        now, later = choose(n.route, [b is None for b in blocked])
+        route = self._route_of(person, facts)
+        blocked = [self._blocked(person, c, facts) for c in route.channels]
+        now, later = choose(route, [b is None for b in blocked])
         if not now:
-            return self._unreachable(blocked)
-        chosen = [Decision(n.route.channels[i], QUEUED) for i in now]
+            return self._unreachable(route, blocked)
+        chosen = [Decision(route.channels[i], QUEUED) for i in now]
         if later:
-            chosen[0].fallback = tuple(n.route.channels[i] for i in later)
-        if n.route.mode != "all" and now[0] > 0:
-            chosen[0].reason = _route_note(n.route, blocked, now[0])
+            chosen[0].fallback = tuple(route.channels[i] for i in later)
+        if route.mode != "all" and (now[0] > 0 or route is not n.route):
+            chosen[0].reason = _route_note(route, blocked, now[0], route is not n.route)
         if not n.unconditional:
             self._limit(person, chosen, facts)
-        skipped = ([Decision(n.route.channels[i], SKIPPED, *b) for i, b in
-                    enumerate(blocked) if b is not None] if n.route.mode == "all" else [])
+        skipped = ([Decision(route.channels[i], SKIPPED, *b) for i, b in
+                    enumerate(blocked) if b is not None] if route.mode == "all" else [])
         return chosen + skipped
+
+    def _route_of(self, person: dict[str, Any], facts: Facts) -> Route:
+        """The route, its channels in the order this person reads fastest (mode ``first``,
+        with a learned profile); else as the rule has it."""
+        route = self.notice.route
+        learned = (facts.profiles.get(person["id"]) or {}).get("channel_order")
+        if route.mode != "first" or not learned or not self.notice.predicted:
+            return route
+        rank = {c: i for i, c in enumerate(learned)}
+        ordered = tuple(sorted(route.channels, key=lambda c: rank.get(c, len(rank))))
+        return route if ordered == route.channels else Route(ordered, route.mode, route.rule)
 
     # ---- step 1: can this person be reached on this channel at all? --------------------------
 
@@ -132,9 +157,9 @@ class Policy:
             return "not_opted_in", f"{cat.name} is opt-in and they have not opted in"
         return None
 
-    def _unreachable(self, blocked: list[tuple[str, str] | None]) -> list[Decision]:
+    def _unreachable(self, route: Route, blocked: list[tuple[str, str] | None]
+                     ) -> list[Decision]:
         """Nobody to send to on any channel of the route: one row says why."""
-        route = self.notice.route
         reasons = [b for b in blocked if b is not None]
         if route.mode == "all":
             return [Decision(c, SKIPPED, *b) for c, b in zip(route.channels, blocked)
@@ -153,7 +178,8 @@ class Policy:
                 _skip(d, "duplicate", f"the same notice reached them on {d.channel} within "
                                       f"{_span(cat.dedup_window_s or 0)}")
         capped = None if cat.critical else self._capped(facts.notices.get(rid, (0, 0)))
-        held = None if self.notice.priority is not Priority.NORMAL else self._hold(person)
+        held = (None if self.notice.priority is not Priority.NORMAL else
+                self._hold(person) or self._reading_hour(person, facts))
         for d in chosen:
             if d.status != QUEUED:
                 continue
@@ -178,6 +204,19 @@ class Policy:
             self._held[tz] = self._hold_in(zone(tz))
         return self._held[tz]
 
+    def _reading_hour(self, person: dict[str, Any], facts: Facts
+                      ) -> tuple[str, datetime] | None:
+        """("send_time", when) if the category lets the send time follow the person and they
+        usually read later today; else None (now is as good)."""
+        hour = (facts.profiles.get(person["id"]) or {}).get("usual_hour")
+        if hour is None or not self.notice.category.send_time or not self.notice.predicted:
+            return None
+        tz = zone(person.get("timezone") or self.notice.default_timezone)
+        local, window = self.now.astimezone(tz), self.notice.category.window
+        if local.hour >= hour or (window is not None and window.contains(time(hour))):
+            return None  # later today it is, and never into the quiet hours
+        return "send_time", first_instant_at(local.date(), time(hour), tz)
+
     def _hold_in(self, tz: Any) -> tuple[str, datetime] | None:
         cat = self.notice.category
         if cat.digest is not None:
@@ -196,10 +235,13 @@ def _by_period(got: tuple[int, int], notice: Notice) -> list[int]:
     return [day if period == "day" else week for period, _ in notice.category.caps]
 
 
-def _route_note(route: Route, blocked: list[tuple[str, str] | None], chosen: int) -> str:
-    passed = "; ".join(f"{route.channels[i]}: {blocked[i][1]}"  # type: ignore[index]
-                       for i in range(chosen))
-    return f"route {' → '.join(route.channels)}: {passed}; sent on {route.channels[chosen]}"
+def _route_note(route: Route, blocked: list[tuple[str, str] | None], chosen: int,
+                learned: bool = False) -> str:
+    passed = "".join(f"{route.channels[i]}: {blocked[i][1]}; "  # type: ignore[index]
+                     for i in range(chosen))
+    order = "the order this person reads fastest, " if learned else ""
+    return (f"route {' → '.join(route.channels)} ({order}mode {route.mode}): {passed}"
+            f"sent on {route.channels[chosen]}")
 
 
 def _hold_note(held: tuple[str, datetime], person: dict[str, Any], notice: Notice,
@@ -207,8 +249,9 @@ def _hold_note(held: tuple[str, datetime], person: dict[str, Any], notice: Notic
     code, at = held
     tz = person.get("timezone") or notice.default_timezone
     local = at.astimezone(zone(tz)).isoformat(timespec="minutes")
-    why = (f"in {notice.category.name}'s digest" if code == "digest" else
-           f"quiet hours {notice.category.quiet_hours} in {tz}")
+    why = {"digest": f"in {notice.category.name}'s digest",
+           "send_time": "held for this person's usual reading hour"}.get(
+        code, f"quiet hours {notice.category.quiet_hours} in {tz}")
     text = f"{why}; released {local}"
     return f"{note}; {text}" if note else text
 

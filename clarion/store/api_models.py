@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, utcnow
@@ -26,7 +26,7 @@ class ApiKey(Base):
     categories: Mapped[dict[str, Any]] = mapped_column()  # {"allow": [...]}
     channels: Mapped[dict[str, Any]] = mapped_column()
     audiences: Mapped[dict[str, Any]] = mapped_column()
-    rate: Mapped[float] = mapped_column(default=10.0)  # requests per second (token bucket)
+    rate: Mapped[float] = mapped_column(Float, default=10.0)  # requests per second (bucket)
     abilities: Mapped[dict[str, Any] | None] = mapped_column()  # {"allow": ["policy", …]}
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()

@@ -19,7 +19,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-_LOCK_ID = 0x0C1A810  # advisory lock number for PostgreSQL
+_LOCK_ID = 0x0C1A810  # advisory lock number for PostgreSQL (with the schema's hash)
+_TRY_LOCK = "SELECT pg_try_advisory_lock(:k, hashtext(current_schema()))"
+_UNLOCK = "SELECT pg_advisory_unlock(:k, hashtext(current_schema()))"
+LOCK_POLL_S = 0.2
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -47,25 +50,20 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             yield
         return
     if engine.dialect.name == "postgresql":
-        # a session lock on a connection outside any transaction: an idle open transaction
-        # here would make CREATE INDEX CONCURRENTLY (migration 0004) wait for it forever
+        # a session lock on a connection outside any transaction, one per schema, asked for
+        # again and again rather than waited for: CREATE INDEX CONCURRENTLY (0004, 0005,
+        # 0007) waits for every statement of the database that holds a snapshot, and a
+        # statement waiting for this lock holds one — waiting in it, a second process
+        # starting on a fresh database would wait for the first forever, and the first for it
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            _take_advisory_lock(conn)
+            while not conn.execute(text(_TRY_LOCK), {"k": _LOCK_ID}).scalar():
+                time.sleep(LOCK_POLL_S)
             try:
                 yield
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_ID})
+                conn.execute(text(_UNLOCK), {"k": _LOCK_ID})
         return
     yield
-
-
-def _take_advisory_lock(conn) -> None:  # type: ignore[no-untyped-def]
-    """Wait for the lock by asking again, not in one blocking ``pg_advisory_lock``: a waiter
-    blocked in a statement holds a transaction id that the holder's CREATE INDEX
-    CONCURRENTLY waits for, and neither would ever move (seen with two processes migrating
-    two schemas of one database)."""
-    while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LOCK_ID}).scalar():
-        time.sleep(0.2)
 
 
 def upgrade(engine: Engine) -> None:

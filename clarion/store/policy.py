@@ -1,13 +1,13 @@
-"""SQL of delivery policy: categories, rules and preferences, and the facts the policy stage
-reads for a page of recipients — all in bulk: one query per page, never one per person."""
+"""SQL of delivery policy: categories, rules, preferences and decision counters.  The facts
+the policy stage reads for a page of recipients are hot-path operations of the store's
+backend (``protocol.HotPath``: one query per page, never one per person)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, delete, select, update
 
 from . import audit
 from .db import Store
@@ -17,7 +17,6 @@ from .policy_models import Category, PolicyCounter, Preference, RoutingRule
 
 D = Delivery.__table__
 C, R, P = Category.__table__, RoutingRule.__table__, Preference.__table__
-COUNTED_OUT = ("skipped", "failed")  # what never reached the person
 
 
 # --- categories -------------------------------------------------------------------------------
@@ -114,60 +113,6 @@ def put_preferences(store: Store, recipient_id: str, items: Sequence[dict[str, A
             if not moved.rowcount:
                 conn.execute(P.insert(), [row])
         audit.add(conn, audit_row)
-
-
-def page_preferences(store: Store, ids: Sequence[str], category: str
-                     ) -> dict[tuple[str, str], bool]:
-    """(recipient, channel or ``*``) → opted in, for a page of people and one category."""
-    if not ids:
-        return {}
-    with store.read() as conn:
-        rows = conn.execute(select(P.c.recipient_id, P.c.channel, P.c.opted_in).where(
-            P.c.category == category, P.c.recipient_id.in_(list(ids))))
-        return {(r.recipient_id, r.channel): bool(r.opted_in) for r in rows}
-
-
-# --- what a page of people already got ----------------------------------------------------------
-
-def _not_this_notice(campaign_id: str | None, message_id: str | None) -> Any:
-    """Deliveries of other notices than this one (a repeated fan-out must not count itself)."""
-    if campaign_id is not None:
-        return or_(D.c.campaign_id.is_(None), D.c.campaign_id != campaign_id)
-    return or_(D.c.message_id.is_(None), D.c.message_id != message_id)
-
-
-def notices_since(store: Store, ids: Sequence[str], category: str, day: datetime,
-                  week: datetime, campaign_id: str | None, message_id: str | None
-                  ) -> dict[str, tuple[int, int]]:
-    """How many notices of ``category`` each person got since ``day`` and since ``week``
-    (a notice counts once whatever its channels; skipped and failed ones never reached
-    them)."""
-    if not ids:
-        return {}
-    notice = func.coalesce(D.c.campaign_id, D.c.message_id)
-    recent = case((D.c.created_at >= day, notice))
-    query = (select(D.c.recipient_id, func.count(func.distinct(recent)),
-                    func.count(func.distinct(notice)))
-             .where(D.c.recipient_id.in_(list(ids)), D.c.created_at >= min(day, week),
-                    D.c.category == category, D.c.status.not_in(COUNTED_OUT),
-                    _not_this_notice(campaign_id, message_id))
-             .group_by(D.c.recipient_id))
-    with store.read() as conn:
-        return {rid: (int(d), int(w)) for rid, d, w in conn.execute(query)}
-
-
-def duplicates_since(store: Store, ids: Sequence[str], content_hash: str, since: datetime,
-                     campaign_id: str | None, message_id: str | None
-                     ) -> set[tuple[str, str]]:
-    """(person, channel) pairs that got this same content since ``since``."""
-    if not ids:
-        return set()
-    query = (select(D.c.recipient_id, D.c.channel).distinct()
-             .where(D.c.recipient_id.in_(list(ids)), D.c.created_at >= since,
-                    D.c.content_hash == content_hash, D.c.status.not_in(COUNTED_OUT),
-                    _not_this_notice(campaign_id, message_id)))
-    with store.read() as conn:
-        return {(r.recipient_id, r.channel) for r in conn.execute(query)}
 
 
 # --- decision counters --------------------------------------------------------------------------

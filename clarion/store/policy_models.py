@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint,
+                        false)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, utcnow
@@ -31,6 +32,8 @@ class Category(Base):
     dedup_window_s: Mapped[int | None] = mapped_column(Integer)
     digest: Mapped[dict[str, Any] | None] = mapped_column()  # {"every", "weekday", "at"}
     sms_footer: Mapped[str | None] = mapped_column(String(40))  # the SMS opt-out hint
+    send_time: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    track_links: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(120), default="seed")
 

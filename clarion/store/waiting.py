@@ -4,12 +4,13 @@ and ``pending`` ones — being handed to the broker — until it confirms them.
 A delivery leaves waiting in three steps: marked ``pending`` (committed), published with
 confirms, marked ``queued``.  A worker may claim a ``pending`` delivery (its message can
 arrive before the third step), and one left ``pending`` by a process that died is published
-again once its lease is over; the worker's claim absorbs the copy.
+again once its lease is over; the worker's claim absorbs the copy.  The two marking steps
+and the fallback routes are hot-path operations of the store's backend
+(``protocol.HotPath``: ``to_pending``, ``to_queued``, ``fallback_routes``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,35 +38,6 @@ def due(store: Store, now: datetime, stale_before: datetime, limit: int
              .order_by(D.c.release_at).limit(limit))
     with store.read() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
-
-
-def to_pending(store: Store, ids: Sequence[str], at: datetime) -> list[str]:
-    """Take waiting deliveries for publishing; returns those taken (not meanwhile cancelled
-    or sent)."""
-    if not ids:
-        return []
-    with store.connect() as conn:
-        return list(conn.execute(
-            update(D).where(D.c.id.in_(list(ids)), D.c.status.in_((S.DEFERRED.value,
-                                                                   S.PENDING.value)))
-            .values(status=S.PENDING.value, release_at=at, updated_at=at)
-            .returning(D.c.id)).scalars())
-
-
-def to_queued(store: Store, reasons: dict[str, str], at: datetime, actor: str) -> int:
-    """Published and confirmed: ``pending`` → ``queued``, an event each with its reason."""
-    if not reasons:
-        return 0
-    with store.connect() as conn:
-        moved = list(conn.execute(
-            update(D).where(D.c.id.in_(list(reasons)), D.c.status == S.PENDING.value)
-            .values(status=S.QUEUED.value, code=None, reason=None, release_at=None,
-                    updated_at=at).returning(D.c.id)).scalars())
-        if moved:
-            conn.execute(insert(E), [{"delivery_id": i, "at": at, "status": S.QUEUED.value,
-                                      "attempt": 0, "reason": reasons[i], "actor": actor}
-                                     for i in moved])
-    return len(moved)
 
 
 def finish_waiting_campaigns(store: Store, at: datetime) -> list[str]:
@@ -116,15 +88,6 @@ def mark_digested(conn: Any, items: dict[str, str], at: datetime, actor: str) ->
     for start in range(0, len(events), 5000):
         conn.execute(insert(E), events[start:start + 5000])
     return done
-
-
-def fallback_routes(conn: Any, ids: Sequence[str]) -> list[dict[str, Any]]:
-    """The deliveries among ``ids`` that have a fallback route left, inside the caller's
-    transaction."""
-    cols = (D.c.id, D.c.campaign_id, D.c.message_id, D.c.recipient_id, D.c.channel,
-            D.c.category, D.c.priority, D.c.source, D.c.content_hash, D.c.fallback)
-    rows = conn.execute(select(*cols).where(D.c.id.in_(list(ids)), D.c.fallback.is_not(None)))
-    return [dict(r._mapping) for r in rows if r.fallback]
 
 
 def note(conn: Any, events: list[dict[str, Any]]) -> None:

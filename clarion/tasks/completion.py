@@ -1,16 +1,17 @@
-"""Follow a campaign until every delivery is final, then report per channel."""
+"""Follow a campaign until every delivery is final, then settle its status."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from prefect import task
-from prefect.artifacts import create_table_artifact
 
 from clarion import campaigns
 from clarion.domain import CampaignStatus
 from clarion.store import deliveries
+from clarion.tasks import summary
 from clarion.tasks.common import context, retry_if_transient
 
 
@@ -25,45 +26,21 @@ async def await_completion(campaign_id: str, timeout_s: float = 3600,
     _settings, store = context()
     deadline = time.monotonic() + timeout_s
     while True:
-        counts = await asyncio.to_thread(deliveries.counts, store, campaign_id)
+        counts = await asyncio.to_thread(store.counts, campaign_id)
         if not campaigns.in_progress(counts) or time.monotonic() > deadline:
             return counts
         await asyncio.sleep(poll_s)
 
 
-def dashboard_links(grafana_url: str | None, channels: list[str]) -> str:
-    """Markdown links to the Grafana boards for this campaign's channels."""
-    if not grafana_url:
-        return ("Dashboards: `dashboards/clarion-overview.json` and `clarion-channel.json` "
-                "(set CLARION_GRAFANA_URL to link them here).")
-    base = grafana_url.rstrip("/")
-    links = [f"[overview]({base}/d/clarion-overview)"]
-    links += [f"[{c}]({base}/d/clarion-channel?var-channel={c})" for c in channels]
-    return "Dashboards: " + ", ".join(links)
-
-
-@task(name="report-results", retries=5, retry_delay_seconds=[1, 2, 5, 10, 20],
+@task(name="finish-campaign", retries=5, retry_delay_seconds=[1, 2, 5, 10, 20],
       retry_condition_fn=retry_if_transient)
-def report_results(campaign_id: str, counts: dict[str, dict[str, int]]) -> str:
+def finish_campaign(campaign_id: str, counts: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """Mark the campaign completed (or waiting, if deliveries wait for their time); return
+    the flow's result: status, counts and reasons per channel, the console link."""
     settings, store = context()
     if not campaigns.is_cancelled(store, campaign_id):
         if campaigns.is_finished(counts):
             campaigns.finish(store, campaign_id, CampaignStatus.COMPLETED)
         elif not campaigns.in_progress(counts):
             campaigns.hand_over(store, campaign_id)
-    summary = campaigns.summarize(counts)
-    decided = deliveries.decisions(store, campaign_id=campaign_id)
-    rows = [{"channel": ch, **c, "why skipped": _reasons(decided, ch, "skipped"),
-             "why deferred": _reasons(decided, ch, "deferred")}
-            for ch, c in sorted(summary.items())]
-    links = dashboard_links(settings.grafana_url, sorted(summary))
-    create_table_artifact(key=f"campaign-{campaign_id.replace('_', '-')}", table=rows,
-                          description=f"Clarion campaign `{campaign_id}`: deliveries per "
-                                      f"channel (sent, failed, skipped, deferred, still "
-                                      f"open). {links}")
-    return campaign_id
-
-
-def _reasons(decided: dict[str, dict[str, dict[str, int]]], channel: str, status: str) -> str:
-    by_code = decided.get(channel, {}).get(status, {})
-    return ", ".join(f"{code} {n}" for code, n in sorted(by_code.items())) or "-"
+    return summary.result_of(campaigns.get(store, campaign_id), settings)

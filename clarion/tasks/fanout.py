@@ -15,9 +15,11 @@ FAULT_HOOK: Callable[[int], None] | None = None
 
 @task(name="fan-out", retries=3, retry_delay_seconds=[1, 5, 15],
       retry_condition_fn=retry_if_transient,
-      task_run_name="fan-out {channel} [{after_id}..{upto_id}]")
+      task_run_name="{channel}, {covers}")
 async def fan_out_segment(campaign_id: str, channel: str, after_id: str | None,
-                          upto_id: str | None) -> dict[str, Any]:
+                          upto_id: str | None, covers: str = "all") -> dict[str, Any]:
+    """Render, insert and publish one channel's deliveries to the segment (after_id,
+    upto_id]; ``covers`` says which recipients that is, for the task run's name."""
     settings, store = context()
     report = await fanout.fan_out(store, settings, campaign_id, channel, after_id, upto_id,
                                   fault=FAULT_HOOK)

@@ -8,7 +8,7 @@ from ..broker.message import DeliveryMessage
 from ..broker.names import pick_delay
 from ..channels.base import Outcome, SendResult
 from ..domain import DeliveryStatus as S
-from ..store.deliveries import Outcome as Recorded
+from ..store.protocol import Outcome as Recorded
 from .ratelimit import THROTTLED
 
 

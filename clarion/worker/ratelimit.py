@@ -34,20 +34,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import delete, select, text
-from sqlalchemy.dialects import postgresql
-
 from ..channels.base import (
     HELD_BACK, Channel, ConfigurationError, OutboundMessage, Outcome, SendResult,
 )
 from ..channels.http_support import group_identical
 from ..channels.registry import channel_specs
 from ..settings import Settings
-from ..store import sqlite_bulk
 from ..store.db import Store
-from ..store.limit_models import RateBucket
 
-T = RateBucket.__table__
 WINDOWS = {"per_second": 1.0, "per_minute": 60.0, "per_hour": 3600.0, "per_day": 86400.0}
 _CUSTOM_WINDOW = re.compile(r"per_(\d+(?:\.\d+)?)s")
 MAX_SLEEP = 2.0  # seconds: a shorter wait is slept off before the call, a longer one queued
@@ -137,7 +131,7 @@ Send = Callable[[list[OutboundMessage]], Awaitable[list[SendResult]]]
 
 class Limiter:
     """Shared token buckets; every read-modify-write is one short transaction in a thread
-    (rows locked with FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers)."""
+    (the store locks the rows: FOR UPDATE on PostgreSQL, SQLite's BEGIN IMMEDIATE)."""
 
     def __init__(self, store: Store, settings: Settings, max_sleep: float = MAX_SLEEP):
         self.store, self.max_sleep = store, max_sleep
@@ -194,12 +188,12 @@ class Limiter:
 
     def _acquire(self, key: str, n: float, bucket: Bucket, max_wait: float) -> float:
         with self.store.connect() as conn:
-            now = _now(conn)
-            level = _load(conn, {key: bucket}, now)
+            now = self.store.clock(conn)
+            level = _load(self.store, conn, {key: bucket}, now)
             wait = max(0.0, (n - level[key]) / bucket.rate)
             if wait <= max_wait:
                 level[key] -= n
-                _save(conn, level, now)
+                self.store.save_buckets(conn, level, now)
         self._maybe_purge()
         return wait
 
@@ -209,10 +203,10 @@ class Limiter:
         for address in {m.address for m in messages}:
             buckets.update((plan.recipient_key(w, address), b) for w, b in per_recipient)
         with self.store.connect() as conn:
-            now = _now(conn)
-            level = _load(conn, buckets, now)
+            now = self.store.clock(conn)
+            level = _load(self.store, conn, buckets, now)
             admission = decide_admission(plan, messages, level, buckets, self.max_sleep)
-            _save(conn, level, now)
+            self.store.save_buckets(conn, level, now)
         self._maybe_purge()
         return admission
 
@@ -221,7 +215,7 @@ class Limiter:
             return
         self._next_purge = time.monotonic() + PURGE_EVERY
         with self.store.connect() as conn:
-            conn.execute(delete(T).where(T.c.updated_at < _now(conn) - PURGE_IDLE))
+            self.store.purge_buckets(conn, self.store.clock(conn) - PURGE_IDLE)
 
 
 # ---- the bucket arithmetic (pure) ----------------------------------------------------------------
@@ -300,50 +294,12 @@ def _held(m: OutboundMessage, wait: float, why: str) -> SendResult:
                             f"{wait:.1f}s", retry_after=wait)
 
 
-# ---- SQL -----------------------------------------------------------------------------------------
+# ---- reading the buckets (their SQL is the store's: ``HotPath`` rate buckets) ----------------
 
-def _now(conn: Any) -> float:
-    """The database's clock on PostgreSQL (workers on several machines agree on it)."""
-    if conn.dialect.name == "postgresql":
-        return float(conn.execute(text("SELECT extract(epoch FROM clock_timestamp())")).scalar())
-    return time.time()
-
-
-def _load(conn: Any, buckets: Mapping[str, Bucket], now: float) -> dict[str, float]:
+def _load(store: Store, conn: Any, buckets: Mapping[str, Bucket], now: float
+          ) -> dict[str, float]:
     """Current tokens of each bucket (a bucket never seen is full), rows locked."""
     level = {k: b.burst for k, b in buckets.items()}
-    for key, tokens, updated_at in _stored(conn, buckets, now):
+    for key, tokens, updated_at in store.bucket_rows(conn, dict(level), now):
         level[key] = refill(tokens, updated_at, now, buckets[key])
     return level
-
-
-# on SQLite the write lock is held meanwhile, for every worker: SQLite's own executemany on
-# plain tuples, no SQLAlchemy work per row (a batch of 1,000 WeCom members is 2,000 buckets)
-_SQLITE_READ = f"SELECT key, tokens, updated_at FROM {T.name} WHERE key IN ({{}})"
-_SQLITE_WRITE = (f"INSERT INTO {T.name} (key, tokens, updated_at) VALUES (?, ?, ?) "
-                 "ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, "
-                 "updated_at = excluded.updated_at")
-
-
-def _stored(conn: Any, buckets: Mapping[str, Bucket], now: float) -> list[Any]:
-    """The stored rows of these buckets: (key, tokens, updated_at)."""
-    keys = sorted(buckets)
-    if conn.dialect.name == "sqlite":
-        return [row for part in sqlite_bulk.in_parts(keys) for row in conn.exec_driver_sql(
-            _SQLITE_READ.format(sqlite_bulk.marks(len(part))), tuple(part))]
-    # PostgreSQL: rows to lock, in key order (no deadlocks)
-    conn.execute(postgresql.insert(T).on_conflict_do_nothing(index_elements=["key"]),
-                 [{"key": k, "tokens": buckets[k].burst, "updated_at": now} for k in keys])
-    return list(conn.execute(select(T.c.key, T.c.tokens, T.c.updated_at)
-                             .where(T.c.key.in_(keys)).order_by(T.c.key).with_for_update()))
-
-
-def _save(conn: Any, level: Mapping[str, float], now: float) -> None:
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(_SQLITE_WRITE, [(k, t, now) for k, t in sorted(level.items())])
-        return
-    stmt = postgresql.insert(T)
-    stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={
-        "tokens": stmt.excluded.tokens, "updated_at": stmt.excluded.updated_at})
-    conn.execute(stmt, [{"key": k, "tokens": t, "updated_at": now}
-                        for k, t in sorted(level.items())])

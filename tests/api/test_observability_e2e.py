@@ -19,7 +19,7 @@ from .conftest import auth
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
+pytestmark = [pytest.mark.slow]
 
 
 def _scraped(prom: PrometheusServer, job: str) -> bool:

@@ -64,3 +64,18 @@ def test_health_and_metrics(client):
     client.get("/v1/messages/m_nothing")
     text = client.get("/metrics").text
     assert 'clarion_api_requests_total{method="GET",route="/v1/messages/{message_id}",status="401"}' in text
+
+
+def test_an_oversized_chunked_body_is_413(live_api, make_key):
+    import httpx
+
+    def chunks():  # no Content-Length: Transfer-Encoding: chunked
+        for _ in range(30):
+            yield b"x" * 50_000
+
+    for path in ("/v1/messages", "/v1/campaigns"):
+        r = httpx.post(f"{live_api.url}{path}", content=chunks(), timeout=30,
+                       headers={**auth(make_key()), "Content-Type": "application/json"})
+        assert r.status_code == 413, r.text
+        assert r.json()["error"] == {"code": "too_large", "field": "body",
+                                     "message": "the body exceeds 1000000 bytes"}

@@ -28,8 +28,9 @@ SUBJECT = "mailto:it-ops@university.example"
 
 
 def channel_with(**options) -> WebPushChannel:
-    return WebPushChannel.from_options({"vapid_private_key": VAPID_PEM,
-                                        "vapid_subject": SUBJECT, **options}, ChannelDeps())
+    return WebPushChannel.from_options({"vapid_private_key": VAPID_PEM, "vapid_subject": SUBJECT,
+                                        "allow_private_endpoints": True,  # the fake: loopback
+                                        **options}, ChannelDeps())
 
 
 def pushes(fake: FakePushService, n: int, identical: bool = True, **kw) -> list[OutboundMessage]:
@@ -113,8 +114,8 @@ def test_headers_ttl_urgency_and_vapid(fake):
 
 def test_raw_base64url_key_works_like_pem(fake):
     [results] = send(WebPushChannel.from_options(
-        {"vapid_private_key": VAPID_RAW, "vapid_subject": SUBJECT}, ChannelDeps()),
-        pushes(fake, 2))
+        {"vapid_private_key": VAPID_RAW, "vapid_subject": SUBJECT,
+         "allow_private_endpoints": True}, ChannelDeps()), pushes(fake, 2))
     assert {r.outcome for r in results} == {Outcome.SENT}
 
 

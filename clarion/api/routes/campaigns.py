@@ -16,7 +16,7 @@ from ..auth import caller
 from ..errors import AUTHED, ApiError, responses
 from ..schemas import CampaignCancelled, CampaignInfo, CampaignStarted
 from ..state import ApiState, state
-from .messages import IdempotencyKey, rejected
+from .messages import IdempotencyKey, advice_notes, rejected
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
 
@@ -32,10 +32,14 @@ def _scoped(principal: Principal, body: CampaignRequest, header_key: str | None
         "idempotency_key": f"{principal.key_id}:{key}" if key else None})
 
 
-def _check(st: ApiState, principal: Principal, request: CampaignRequest) -> Route:
-    """Scopes before anything is looked up, then the request; returns its route."""
+def _check(st: ApiState, principal: Principal, request: CampaignRequest
+           ) -> tuple[CampaignRequest, Route, list[dict]]:
+    """Scopes before anything is looked up, then the request; returns it (its category
+    chosen, if it said "auto"), its route and what the sender should know."""
     permissions.check_campaign_ids(principal, st.store, request.audience)
     try:
+        request, advice = campaigns.with_category(st.store, request)
+        permissions.check_request(principal, request)
         route = campaigns.route_of(st.store, st.settings, request)
         principal.scopes.check_channels(list(route.channels))
         campaigns.prepare(st.store, st.settings, request)
@@ -43,13 +47,14 @@ def _check(st: ApiState, principal: Principal, request: CampaignRequest) -> Rout
         raise permissions.forbidden(exc) from exc
     except campaigns.CampaignRejected as exc:
         raise rejected(exc) from exc
-    return route
+    return request, route, advice_notes(advice or campaigns.flag(st.store, request))
 
 
 async def _start(st: ApiState, principal: Principal, request: CampaignRequest
                  ) -> tuple[int, dict]:
-    permissions.check_request(principal, request)
-    route = await asyncio.to_thread(_check, st, principal, request)
+    if request.category != "auto":
+        permissions.check_request(principal, request)
+    request, route, notes = await asyncio.to_thread(_check, st, principal, request)
     key = request.campaign_key()
     try:
         flow_run_id = await st.start_campaign({"request": request.model_dump(mode="json")}, key)
@@ -60,7 +65,8 @@ async def _start(st: ApiState, principal: Principal, request: CampaignRequest
                                              flow_run_id, principal.key_id)
     row = audit.entry(principal.actor, "campaign.create", campaign_id, "ok", request.name)
     await asyncio.to_thread(audit.write, st.store, row)
-    return 202, {"campaign_id": campaign_id, "flow_run_id": flow_run_id}
+    return 202, {"campaign_id": campaign_id, "flow_run_id": flow_run_id,
+                 "category": request.category, "warnings": notes}
 
 
 @router.post("", status_code=202, response_model=CampaignStarted,

@@ -1,10 +1,11 @@
 """``/v1/inbox``: the campus app's in-app inbox for one recipient (inbox token), and a
 server-sent-event stream of new rows.
 
-The stream polls ``inbox_messages`` for ids above the last one sent, every
-``CLARION_INBOX_POLL_SECONDS``; each event carries ``id:`` so a client reconnecting with
-``Last-Event-ID`` resumes where it left off (without it, only rows newer than the connection
-are sent).
+Every open stream of this process is served by one ``InboxFeed`` (one query for all of them
+every ``CLARION_INBOX_POLL_SECONDS``), within caps per recipient and in total; a stream ends
+with an ``expired`` event when its token expires.  Each event carries ``id:`` so a client
+reconnecting with ``Last-Event-ID`` resumes where it left off (without it, only rows newer
+than the connection are sent).  Reads are noted in the audit trail.
 """
 
 from __future__ import annotations
@@ -15,34 +16,37 @@ from typing import Any, AsyncIterator
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
-import logging
-
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
 
 from ...domain import DeliveryStatus as S
+from ...security import InboxReader
 from ...store.db import Store
 from ...store.deliveries import now
 from ...store.models import Delivery, DeliveryEvent, InboxMessage
-from ..auth import inbox_reader
+from .. import audit
+from ..auth import inbox_reader, inbox_session
 from ..errors import ApiError, responses
+from ..inbox_feed import ITEM_COLUMNS, InboxFeed, StreamsFull, Subscription, latest_id, rows_after
 from ..schemas import InboxItem, InboxPage
-from ..state import state
+from ..state import ApiState, state
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
-log = logging.getLogger("clarion.api.inbox")
 I, D, E = InboxMessage.__table__, Delivery.__table__, DeliveryEvent.__table__
-ITEM_COLUMNS = (I.c.id, I.c.delivery_id, I.c.category, I.c.title, I.c.body, I.c.url,
-                I.c.created_at, I.c.read_at)
 HEARTBEAT_SECONDS = 15.0
 MAX_ID = 2**63 - 1  # the id columns are 64-bit
+
+
+def _noted(st: ApiState, recipient_id: str, action: str, target: Any, outcome: str = "ok",
+           detail: str | None = None) -> None:
+    st.audit_trail.note(audit.entry(f"inbox:{recipient_id}", action, str(target), outcome,
+                                    detail))
 
 
 def _page(store: Store, recipient_id: str, limit: int, before: int | None) -> dict[str, Any]:
     query = select(*ITEM_COLUMNS).where(I.c.recipient_id == recipient_id)
     if before is not None:
         query = query.where(I.c.id < before)
-    with store.connect() as conn:
+    with store.read() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query.order_by(I.c.id.desc()).limit(limit))]
         unread = conn.execute(select(func.count()).where(I.c.recipient_id == recipient_id,
                                                          I.c.read_at.is_(None))).scalar_one()
@@ -55,7 +59,10 @@ async def list_inbox(request: Request, limit: int = Query(50, ge=1, le=200),
                      cursor: int | None = Query(None, ge=0, le=MAX_ID),
                      recipient_id: str = Depends(inbox_reader)):
     """The newest messages first, and how many are unread."""
-    return await asyncio.to_thread(_page, state(request).store, recipient_id, limit, cursor)
+    st = state(request)
+    page = await asyncio.to_thread(_page, st.store, recipient_id, limit, cursor)
+    _noted(st, recipient_id, "inbox.list", recipient_id, detail=f"{len(page['items'])} items")
+    return page
 
 
 def _mark_read(store: Store, recipient_id: str, item_id: int) -> bool:
@@ -80,18 +87,21 @@ def _mark_read(store: Store, recipient_id: str, item_id: int) -> bool:
 async def mark_read(request: Request, item_id: int = Path(ge=1, le=MAX_ID),
                     recipient_id: str = Depends(inbox_reader)):
     """Mark one message read (its delivery moves to ``read``)."""
-    if not await asyncio.to_thread(_mark_read, state(request).store, recipient_id, item_id):
+    st = state(request)
+    found = await asyncio.to_thread(_mark_read, st.store, recipient_id, item_id)
+    _noted(st, recipient_id, "inbox.read", item_id, "ok" if found else "refused:404")
+    if not found:
         raise ApiError(404, "not_found", f"no inbox message {item_id}", "item_id")
 
 
-def _newer(store: Store, recipient_id: str, after_id: int | None) -> list[dict[str, Any]]:
-    with store.connect() as conn:
-        if after_id is None:
-            return [{"id": conn.execute(select(func.coalesce(func.max(I.c.id), 0)).where(
-                I.c.recipient_id == recipient_id)).scalar_one(), "start": True}]
-        query = (select(*ITEM_COLUMNS).where(I.c.recipient_id == recipient_id, I.c.id > after_id)
-                 .order_by(I.c.id).limit(200))
-        return [dict(r._mapping) for r in conn.execute(query)]
+async def _backlog(store: Store, sub: Subscription) -> AsyncIterator[dict[str, Any]]:
+    """The rows from before the stream opened that the shared feed had passed already."""
+    after = sub.start
+    while after < sub.backlog_to:
+        rows, after = await asyncio.to_thread(rows_after, store, [sub.recipient_id], after,
+                                              sub.backlog_to, 200)
+        for row in rows:
+            yield row
 
 
 def _event(row: dict[str, Any]) -> str:
@@ -99,40 +109,66 @@ def _event(row: dict[str, Any]) -> str:
     return f"id: {row['id']}\nevent: message\ndata: {data}\n\n"
 
 
-async def _events(request: Request, store: Store, recipient_id: str, after_id: int | None,
-                  poll: float) -> AsyncIterator[str]:
-    if after_id is None:  # no Last-Event-ID: start after what is there now
-        after_id = (await asyncio.to_thread(_newer, store, recipient_id, None))[0]["id"]
-    yield f"retry: 1000\n: connected at {after_id}\n\n"
-    quiet_since = time.monotonic()
-    while not await request.is_disconnected():
+async def _live(sub: Subscription, expires_at: float) -> AsyncIterator[str]:
+    """Rows as the feed hands them over, pings when quiet, until the token expires."""
+    while (left := expires_at - time.time()) > 0:
         try:
-            rows = await asyncio.to_thread(_newer, store, recipient_id, after_id)
-        except SQLAlchemyError as exc:  # end the stream; the client reconnects and resumes
-            log.warning("inbox stream ends: database error %s", type(exc).__name__)
+            row = await asyncio.wait_for(sub.queue.get(), min(HEARTBEAT_SECONDS, left))
+        except asyncio.TimeoutError:
+            if time.time() < expires_at:
+                yield ": ping\n\n"
+            continue
+        if row is None:  # ended by the feed: the client reconnects and resumes
             return
-        for row in rows:
-            after_id = row["id"]
-            yield _event(row)
-        if rows:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > HEARTBEAT_SECONDS:
-            quiet_since = time.monotonic()
-            yield ": ping\n\n"
-        await asyncio.sleep(poll)
+        yield _event(row)
+    yield "event: expired\ndata: {}\n\n"
 
 
-@router.get("/stream", responses={**responses(401), 200: {
+async def _events(store: Store, sub: Subscription, expires_at: float) -> AsyncIterator[str]:
+    yield f"retry: 1000\n: connected at {sub.start}\n\n"
+    async for row in _backlog(store, sub):
+        yield _event(row)
+    async for text in _live(sub, expires_at):
+        yield text
+
+
+class _StreamResponse(StreamingResponse):
+    """The stream's response; however it ends, its place among the open streams is freed."""
+
+    def __init__(self, feed: InboxFeed, sub: Subscription, body: AsyncIterator[str]):
+        super().__init__(body, media_type="text/event-stream",
+                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        self._feed, self._sub = feed, sub
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._feed.close(self._sub)
+
+
+def _resume_point(store: Store, recipient_id: str, last_event_id: str | None) -> int:
+    """Where the stream starts: after ``Last-Event-ID`` (never past the recipient's newest
+    row), else after the newest row (only what is new from now on)."""
+    latest = latest_id(store, recipient_id)
+    if last_event_id and last_event_id.isdigit():
+        return min(int(last_event_id), latest)
+    return latest
+
+
+@router.get("/stream", responses={**responses(401, 429), 200: {
     "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
-async def stream_inbox(request: Request, recipient_id: str = Depends(inbox_reader),
+async def stream_inbox(request: Request, reader: InboxReader = Depends(inbox_session),
                        last_event_id: str | None = Header(None, max_length=20)):
-    """Server-sent events: one ``message`` event per new inbox row."""
-    after = (int(last_event_id) if last_event_id and last_event_id.isdigit()
-             and int(last_event_id) <= MAX_ID else None)
-    st = state(request)
-    return StreamingResponse(_events(request, st.store, recipient_id, after,
-                                     st.api.inbox_poll_seconds),
-                             media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-
-
+    """Server-sent events: one ``message`` event per new inbox row; ``expired`` (and the end)
+    when the token expires."""
+    st, rid = state(request), reader.recipient_id
+    try:
+        st.inbox_feed.admit(rid)  # a flood is refused before any query
+        after = await asyncio.to_thread(_resume_point, st.store, rid, last_event_id)
+        sub = st.inbox_feed.open(rid, after)
+    except StreamsFull as exc:
+        _noted(st, rid, "inbox.stream", rid, "refused:429", exc.message)
+        raise ApiError(429, "too_many_streams", exc.message, None, {"Retry-After": "30"}) from exc
+    _noted(st, rid, "inbox.stream", rid, detail=f"after {after}")
+    return _StreamResponse(st.inbox_feed, sub, _events(st.store, sub, reader.expires_at))

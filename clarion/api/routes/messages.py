@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
 
-from ... import transactional
+from ... import campaigns, transactional
 from ...broker.amqp import BrokerUnavailable
 from ...campaigns import CampaignRejected
 from ...security import Forbidden, Principal
@@ -20,14 +21,24 @@ router = APIRouter(prefix="/v1/messages", tags=["messages"])
 IdempotencyKey = Header(None, alias="Idempotency-Key", min_length=1, max_length=200)
 
 
+def advice_notes(advice: Any) -> list[dict]:
+    """What the sender should know of the category: how it was suggested, or a flag."""
+    if advice is None:
+        return []
+    message = advice.flag or f"category {advice.category} suggested: {advice.reason}"
+    return [{"field": "category", "message": message}]
+
+
 def rejected(exc: CampaignRejected) -> ApiError:
     return ApiError(422, "rejected", exc.message, exc.field)
 
 
 async def _send(st: ApiState, principal: Principal, body: transactional.MessageRequest,
                 message_id: str, fresh: bool) -> tuple[int, dict]:
-    permissions.check_request(principal, body)
+    if body.category != "auto":
+        permissions.check_request(principal, body)
     try:
+        body, advice = await asyncio.to_thread(_categorised, st, principal, body)
         plan = await asyncio.to_thread(transactional.plan, st.store, st.settings, body,
                                        principal.system, principal.scopes)
         row = audit.entry(principal.actor, "message.create", message_id, "ok",
@@ -47,7 +58,17 @@ async def _send(st: ApiState, principal: Principal, body: transactional.MessageR
         st.publisher.discard()
         raise ApiError(503, "broker_unavailable", "the delivery queue is unavailable; retry "
                        "with the same Idempotency-Key", None, {"Retry-After": "5"}) from exc
-    return 202, {"message_id": message_id, "deliveries": n}
+    return 202, {"message_id": message_id, "deliveries": n, "category": body.category,
+                 "warnings": advice_notes(advice)}
+
+
+def _categorised(st: ApiState, principal: Principal, body: transactional.MessageRequest
+                 ) -> tuple[transactional.MessageRequest, Any]:
+    """The message with a category ("auto": suggested), inside the key's scopes; and what
+    the sender should know of it."""
+    body, advice = campaigns.with_category(st.store, body)
+    permissions.check_request(principal, body)
+    return body, advice or campaigns.flag(st.store, body)
 
 
 @router.post("", status_code=202, response_model=MessageAccepted,

@@ -39,18 +39,16 @@ SEED = (
 def upgrade() -> None:
     _policy_tables()
     _seed_categories()
-    with op.batch_alter_table('recipients') as batch:
-        batch.add_column(sa.Column('timezone', sa.String(64), nullable=True))
-    with op.batch_alter_table('api_keys') as batch:  # beyond sending: "policy", "preferences"
-        batch.add_column(sa.Column('abilities', sa.JSON(), nullable=True))
-    with op.batch_alter_table('campaigns') as batch:
-        batch.add_column(sa.Column('api_key_id', sa.String(40), nullable=True))
-        batch.add_column(sa.Column('route', sa.JSON(), nullable=True))
-    with op.batch_alter_table('deliveries') as batch:
-        batch.add_column(sa.Column('content_hash', sa.String(32), nullable=True))
-        batch.add_column(sa.Column('fallback', sa.JSON(), nullable=True))
-        batch.add_column(sa.Column('fallback_of', sa.String(40), nullable=True))
-        batch.add_column(sa.Column('digest_id', sa.String(40), nullable=True))
+    # plain ADD COLUMN (SQLite has it): a batch copy of a table would drop and re-create it,
+    # and dropping recipients would cascade into recipient_roles
+    op.add_column('recipients', sa.Column('timezone', sa.String(64), nullable=True))
+    # beyond sending: "policy", "preferences"
+    op.add_column('api_keys', sa.Column('abilities', sa.JSON(), nullable=True))
+    op.add_column('campaigns', sa.Column('api_key_id', sa.String(40), nullable=True))
+    op.add_column('campaigns', sa.Column('route', sa.JSON(), nullable=True))
+    for name, kind in (('content_hash', sa.String(32)), ('fallback', sa.JSON()),
+                       ('fallback_of', sa.String(40)), ('digest_id', sa.String(40))):
+        op.add_column('deliveries', sa.Column(name, kind, nullable=True))
     _delivery_indexes()
 
 

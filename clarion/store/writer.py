@@ -1,11 +1,14 @@
-"""The worker's one database thread, committing what queued up together (group commit).
+"""A worker's database threads, each committing what queued up together (group commit).
 
-Every write of a worker (claims, results, inbox rows) goes through one thread.  While that
-thread waits for the database's write lock, the worker's other batches queue their writes;
-once it holds the lock it runs all of them, in order, in one transaction: under contention
-there are fewer, larger transactions and fewer hand-overs of the lock.  If the shared
-transaction fails, each operation is run again alone, so one bad operation fails only its own
-batch.
+Every write of a worker (claims, results, inbox rows) goes through these threads.  While a
+thread waits for its transaction (SQLite: the database's one write lock), the worker's other
+batches queue their writes; once it begins it runs all of them, in order, in one
+transaction: under contention there are fewer, larger transactions and fewer hand-overs of
+the lock.  If the shared transaction fails, each operation is run again alone, so one bad
+operation fails only its own batch.
+
+SQLite takes one thread (one writer at a time anyway); PostgreSQL takes a few, each with a
+connection of the pool, writing side by side.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from ..store.db import Store
+from .protocol import Operation
+
+if TYPE_CHECKING:
+    from .db import Store
 
 log = logging.getLogger("clarion.worker")
-
-Operation = Callable[..., Any]  # fn(conn, *args) -> result, inside a write transaction
 
 
 @dataclass(slots=True)
@@ -33,12 +37,14 @@ class _Pending:
 
 
 class GroupWriter:
-    def __init__(self, store: Store, max_group: int = 16):
+    def __init__(self, store: Store, threads: int = 1, max_group: int = 16):
         self.store = store
         self.max_group = max_group
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="clarion-db", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, name=f"clarion-db-{i}",
+                                          daemon=True) for i in range(threads)]
+        for thread in self._threads:
+            thread.start()
         self.transactions = 0  # for tests and the curious
         self.operations = 0
 
@@ -50,8 +56,10 @@ class GroupWriter:
         return await future
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=60)
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=60)
 
     def _run(self) -> None:
         while True:
@@ -60,7 +68,7 @@ class GroupWriter:
                 return
             group, stop = [first], False
             try:
-                with self.store.connect() as conn:  # waits for the write lock …
+                with self.store.connect("worker") as conn:  # waits for the write lock …
                     stop = self._take_more(group)  # … while more work queued up
                     results = [op.fn(conn, *op.args) for op in group]
             except Exception as exc:  # noqa: BLE001 - a group is retried one by one
@@ -93,7 +101,7 @@ class GroupWriter:
 
     def _run_alone(self, op: _Pending) -> None:
         try:
-            with self.store.connect() as conn:
+            with self.store.connect("worker") as conn:
                 result = op.fn(conn, *op.args)
         except Exception as exc:  # noqa: BLE001 - handed to the caller
             self._settle(op, error=exc)

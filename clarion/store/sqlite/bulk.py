@@ -6,8 +6,8 @@ parameters into database values (docs/BENCHMARKS.md).  These helpers do that wor
 transaction: rows become DB-API tuples in the formats SQLAlchemy itself stores on SQLite (times
 as ``YYYY-MM-DD HH:MM:SS.ffffff`` text, JSON as text), so inside the transaction only SQLite's
 own ``executemany`` runs.  Rows written here read back through SQLAlchemy exactly as rows it
-wrote (tests/test_store_writes.py).  Other databases take SQLAlchemy's path: they have no
-such lock.
+wrote (tests/test_store_writes.py).  PostgreSQL has no such lock, and its own bulk path
+(clarion.store.postgres).
 """
 
 from __future__ import annotations
@@ -99,3 +99,11 @@ def in_parts(ids: Sequence[str]) -> Iterator[Sequence[str]]:
     """``ids`` in parts small enough to bind in one statement."""
     for start in range(0, len(ids), PER_STATEMENT):
         yield ids[start:start + PER_STATEMENT]
+
+
+def in_order(steps: Sequence[Callable[[Any], Any]]) -> Callable[[Any], None]:
+    """One write running ``steps`` one after another in the caller's transaction."""
+    def write(conn: Any) -> None:
+        for step in steps:
+            step(conn)
+    return write

@@ -1,0 +1,1 @@
+"""Held-out evaluations: category suggestion, summaries and engagement predictions."""

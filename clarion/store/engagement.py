@@ -1,0 +1,131 @@
+"""SQL of engagement: recording what people did with their deliveries, reading the history
+the models learn from, and the profiles they produce — in bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+
+from .db import Store
+from .deliveries import insert_ignore
+from .engagement_models import EngagementEvent, PersonProfile
+from .models import Delivery, DeliveryEvent, Recipient, utcnow
+
+D, E = Delivery.__table__, DeliveryEvent.__table__
+EV, PP, R = EngagementEvent.__table__, PersonProfile.__table__, Recipient.__table__
+REACHED = ("sent", "delivered", "read")
+
+
+def record_in(conn: Any, deliveries: Sequence[dict[str, Any]], kind: str, at: datetime,
+              local_hour: Any) -> int:
+    """An event of ``kind`` for each delivery (rows with id, recipient_id, category, channel)
+    whose person has not opted out of profiling, inside the caller's transaction.
+    ``local_hour(time_zone_name_or_None, at)`` gives the person's local hour."""
+    ids = [d["id"] for d in deliveries]
+    if not ids:
+        return 0
+    profiled = dict(conn.execute(select(R.c.id, R.c.timezone).where(
+        R.c.id.in_({d["recipient_id"] for d in deliveries}), R.c.profiling.is_(True))).all())
+    sent = dict(conn.execute(select(E.c.delivery_id, func.min(E.c.at)).where(
+        E.c.delivery_id.in_(ids), E.c.status == "sent").group_by(E.c.delivery_id)).all())
+    rows = [{"delivery_id": d["id"], "recipient_id": d["recipient_id"],
+             "category": d["category"], "channel": d["channel"], "kind": kind,
+             "sent_at": sent.get(d["id"]), "at": at,
+             "local_hour": local_hour(profiled[d["recipient_id"]], at)}
+            for d in deliveries if d["recipient_id"] in profiled]
+    if rows:
+        conn.execute(insert(EV), rows)
+    return len(rows)
+
+
+def history(store: Store, since: datetime, chunk: int = 50_000) -> Iterator[list[tuple]]:
+    """Deliveries that reached profiled people since ``since``, with when each was first
+    read or clicked: (recipient, delivery, category, channel, sent at, read at, hour)."""
+    first = (select(EV.c.delivery_id, func.min(EV.c.at).label("read_at"),
+                    func.min(EV.c.local_hour).label("hour"))
+             .where(EV.c.kind.in_(("read", "clicked")), EV.c.at >= since)
+             .group_by(EV.c.delivery_id).subquery())
+    query = (select(D.c.recipient_id, D.c.id, D.c.category, D.c.channel, D.c.created_at,
+                    first.c.read_at, first.c.hour)
+             .join(R, R.c.id == D.c.recipient_id)
+             .outerjoin(first, first.c.delivery_id == D.c.id)
+             .where(D.c.created_at >= since, D.c.status.in_(REACHED), R.c.profiling.is_(True))
+             .order_by(D.c.id))
+    after = None
+    while True:
+        with store.read() as conn:
+            page = query if after is None else query.where(D.c.id > after)
+            rows = [tuple(r) for r in conn.execute(page.limit(chunk))]
+        if rows:
+            yield rows
+        if len(rows) < chunk:
+            return
+        after = rows[-1][1]
+
+
+def put_profiles(store: Store, profiles: Sequence[dict[str, Any]]) -> None:
+    """Replace the profiles of these people (one transaction per 5,000)."""
+    at = utcnow()
+    for start in range(0, len(profiles), 5000):
+        part = [{**p, "updated_at": at} for p in profiles[start:start + 5000]]
+        with store.connect() as conn:
+            conn.execute(delete(PP).where(PP.c.recipient_id.in_([p["recipient_id"]
+                                                                 for p in part])))
+            conn.execute(insert_ignore(conn, PP), part)
+
+
+def page_profiles(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    if not ids:
+        return {}
+    with store.read() as conn:
+        rows = conn.execute(select(PP).where(PP.c.recipient_id.in_(list(ids))))
+        return {r.recipient_id: dict(r._mapping) for r in rows}
+
+
+def set_profiling(store: Store, recipient_id: str, on: bool) -> None:
+    """A person's choice; turning it off forgets what was learned and recorded of them."""
+    with store.connect() as conn:
+        conn.execute(update(R).where(R.c.id == recipient_id).values(profiling=on))
+        if not on:
+            conn.execute(delete(PP).where(PP.c.recipient_id == recipient_id))
+            conn.execute(delete(EV).where(EV.c.recipient_id == recipient_id))
+
+
+def profiling_of(store: Store, recipient_id: str) -> bool:
+    with store.read() as conn:
+        return bool(conn.execute(select(R.c.profiling).where(R.c.id == recipient_id)).scalar())
+
+
+def prune(store: Store, before: datetime) -> int:
+    with store.connect() as conn:
+        return conn.execute(delete(EV).where(EV.c.at < before)).rowcount
+
+
+def site_notices(store: Store, since: datetime) -> list[tuple[str, str, str]]:
+    """(title, body, staff-chosen category) of the site's notices since ``since``: each
+    campaign's request, and one delivery of each transactional message (its rendered
+    text)."""
+    from .models import Campaign
+    C = Campaign.__table__
+    with store.read() as conn:
+        campaigns = conn.execute(select(C.c.request, C.c.category).where(
+            C.c.created_at >= since, C.c.source.not_like("digest:%"))).all()
+        firsts = (select(func.min(D.c.id).label("id")).where(
+            D.c.message_id.is_not(None), D.c.created_at >= since,
+            D.c.source.not_like("digest:%")).group_by(D.c.message_id).subquery())
+        messages = conn.execute(select(D.c.content, D.c.category)
+                                .join(firsts, firsts.c.id == D.c.id)).all()
+    rows = [(*_campaign_text(r.request), r.category) for r in campaigns]
+    rows += [((c or {}).get("title") or (c or {}).get("subject") or "",
+              (c or {}).get("body") or (c or {}).get("text") or "", cat) for c, cat in messages]
+    return [r for r in rows if (r[0] or r[1]).strip()]
+
+
+def _campaign_text(request: dict[str, Any]) -> tuple[str, str]:
+    variants = request.get("content") or {}
+    chosen = variants.get("default") or next(iter(variants.values()), {}) or {}
+    return (chosen.get("title") or chosen.get("subject") or "",
+            chosen.get("body") or chosen.get("text") or "")
