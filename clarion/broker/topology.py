@@ -10,10 +10,21 @@ from .names import LANES, Names
 
 
 def _queue_args(settings: Settings, names: Names) -> dict:
-    args = {"x-dead-letter-exchange": names.dead}
+    return {"x-dead-letter-exchange": names.dead, **_replicated(settings)}
+
+
+def _replicated(settings: Settings) -> dict:
+    """Quorum queues are replicated over the cluster's nodes (a majority of them must be up)."""
+    return {"x-queue-type": "quorum"} if settings.queue_type == "quorum" else {}
+
+
+def _retry_args(settings: Settings, names: Names, delay: int) -> dict:
+    args = {"x-message-ttl": delay * 1000, "x-dead-letter-exchange": names.requeue}
     if settings.queue_type == "quorum":
-        args["x-queue-type"] = "quorum"
-    return args
+        # at-least-once: a retry queue keeps each message until its channel's queue has taken
+        # it back (at-most-once would drop it while that queue elects a new leader)
+        args.update({"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"})
+    return {**args, **_replicated(settings)}
 
 
 async def declare(amqp: AsyncAmqp, settings: Settings, channels: Iterable[str]) -> Names:
@@ -26,12 +37,13 @@ async def declare(amqp: AsyncAmqp, settings: Settings, channels: Iterable[str]) 
                                (names.requeue, "topic"), (names.dead, "fanout")):
             await amqp.call(ch.exchange_declare, exchange=exchange, exchange_type=kind,
                             durable=True)
-        await amqp.call(ch.queue_declare, queue=names.dead, durable=True)
+        await amqp.call(ch.queue_declare, queue=names.dead, durable=True,
+                        arguments=_replicated(settings))
         await amqp.call(ch.queue_bind, queue=names.dead, exchange=names.dead, routing_key="#")
         for delay in settings.retry_delays:
             q = names.retry_queue(delay)
-            await amqp.call(ch.queue_declare, queue=q, durable=True, arguments={
-                "x-message-ttl": delay * 1000, "x-dead-letter-exchange": names.requeue})
+            await amqp.call(ch.queue_declare, queue=q, durable=True,
+                            arguments=_retry_args(settings, names, delay))
             await amqp.call(ch.queue_bind, queue=q, exchange=names.retry,
                             routing_key=f"{delay}s.#")
         for channel in channels:

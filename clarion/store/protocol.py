@@ -39,6 +39,14 @@ class Outcome:
     duration_ms: float | None = None
     refund_attempt: bool = False  # no attempt after all: held back before the provider call
 
+    @property
+    def held(self) -> int:
+        """The attempt number of the claim that produced this result (a refunded attempt is
+        recorded one lower than it was claimed).  A result is recorded only by the claim it
+        belongs to: a worker cut off mid-send, whose delivery another worker took over and
+        finished, must not overwrite that with its own late result."""
+        return self.attempt + (1 if self.refund_attempt else 0)
+
 
 class Writer(Protocol):
     """Where a worker's writes go: ``await write(fn, *args)`` runs ``fn(conn, *args)`` in a

@@ -12,10 +12,13 @@ from clarion import campaigns
 from clarion.domain import CampaignStatus
 from clarion.store import deliveries
 from clarion.tasks import summary
-from clarion.tasks.common import context
+from clarion.tasks.common import context, retry_if_transient
 
 
-@task(name="await-completion")
+# a restart of the database (or a failover) must not fail the campaign's flow: both tasks
+# only read and record what the workers did, and are safe to run again
+@task(name="await-completion", retries=5, retry_delay_seconds=[1, 2, 5, 10, 20],
+      retry_condition_fn=retry_if_transient)
 async def await_completion(campaign_id: str, timeout_s: float = 3600,
                            poll_s: float = 0.5) -> dict[str, dict[str, int]]:
     """Status counts per channel once nothing is on its way any more (what is deferred
@@ -29,7 +32,8 @@ async def await_completion(campaign_id: str, timeout_s: float = 3600,
         await asyncio.sleep(poll_s)
 
 
-@task(name="finish-campaign")
+@task(name="finish-campaign", retries=5, retry_delay_seconds=[1, 2, 5, 10, 20],
+      retry_condition_fn=retry_if_transient)
 def finish_campaign(campaign_id: str, counts: dict[str, dict[str, int]]) -> dict[str, Any]:
     """Mark the campaign completed (or waiting, if deliveries wait for their time); return
     the flow's result: status, counts and reasons per channel, the console link."""

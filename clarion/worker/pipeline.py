@@ -14,6 +14,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import psycopg
+from sqlalchemy.exc import OperationalError
+
 from ..broker.amqp import BrokerUnavailable
 from ..broker.message import DeliveryMessage
 from ..channels.base import Channel, SendResult
@@ -30,6 +33,8 @@ from .sender import Sender
 log = logging.getLogger("clarion.worker")
 NOT_CLAIMABLE = "not_claimable"
 Pause = Callable[[str, float], None]
+RECORD_PATIENCE_S = 60.0  # how long results already sent wait for the database
+DATABASE_DOWN = (OperationalError, psycopg.OperationalError)  # through SQLAlchemy, or raw
 
 
 def by_channel(items: Sequence[Item]) -> dict[str, list[Item]]:
@@ -152,7 +157,20 @@ class Pipeline:
         failed = [r for r in outcomes if r.status == "failed"]
         if failed:
             write = fallback.following(self.store, write, failed, self.worker_id)
-        return await self.writer.write(write) or []
+        return await self._committed(write) or []
+
+    async def _committed(self, write: Any) -> Any:
+        """What was sent must be recorded, not given back to be sent again: a database that
+        restarts (or fails over) is waited for, up to ``RECORD_PATIENCE_S``."""
+        deadline = time.monotonic() + RECORD_PATIENCE_S
+        while True:
+            try:
+                return await self.writer.write(write)
+            except DATABASE_DOWN as exc:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("recording results failed (%s); trying again", type(exc).__name__)
+                await asyncio.sleep(1)
 
 
 async def publish_retries(session: Session, retries: list[tuple[DeliveryMessage, int]]

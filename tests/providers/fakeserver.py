@@ -66,6 +66,8 @@ class FakeServer:
     """An aiohttp app on 127.0.0.1 (free port), served from its own thread and event loop."""
 
     modes: tuple[str, ...] = MODES  # the failure modes this fake can play
+    host = "127.0.0.1"  # where it listens (the HA drill sets the address its hosts reach)
+    latency = 0.0  # seconds each call takes (a real provider's API takes 0.1–0.3 s)
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
@@ -109,12 +111,15 @@ class FakeServer:
     async def record(self, request: web.Request, kind: str) -> dict[str, Any]:
         raw = await request.read()
         call: dict[str, Any] = {
-            "kind": kind, "at": time.time(), "method": request.method, "path": request.path,
+            "kind": kind, "at": time.time(), "remote": request.remote,
+            "method": request.method, "path": request.path,
             "query": dict(request.query), "headers": dict(request.headers),
             "body": raw, "json": _parse_json(raw),
         }
         with self._lock:
             self.calls.append(call)
+        if self.latency:  # recorded first: a test sees the call while the provider works
+            await asyncio.sleep(self.latency)
         return call
 
     def calls_of(self, kind: str) -> list[dict[str, Any]]:
@@ -145,10 +150,10 @@ class FakeServer:
         app.add_routes(self.routes())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
         port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.base_url = f"http://{self.host}:{port}"
 
     def close(self) -> None:
         if self._loop and self._thread and self._thread.is_alive():

@@ -21,8 +21,11 @@ from .engine import WRITER_THREADS, make_engine
 _RECORD = ("UPDATE deliveries AS d SET status = u.status, code = u.code, reason = u.reason, "
            "provider_message_id = u.pmid, duration_ms = u.ms, updated_at = %s "
            "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
-           "%s::float8[]) AS u(id, status, code, reason, pmid, ms) WHERE d.id = u.id")
-_REFUND = "UPDATE deliveries SET attempts = attempts - 1 WHERE id = ANY(%s::text[])"
+           "%s::float8[], %s::int[]) AS u(id, status, code, reason, pmid, ms, held) "
+           "WHERE d.id = u.id AND d.attempts = u.held")  # only by the claim it belongs to
+_REFUND = ("UPDATE deliveries AS d SET attempts = d.attempts - 1 "
+           "FROM unnest(%s::text[], %s::int[]) AS u(id, held) "
+           "WHERE d.id = u.id AND d.attempts = u.held")
 _TAKEN = " WHERE id = ANY(%s::text[]) AND status = ANY(%s::text[]) RETURNING id, attempts"
 _CLAIM = "UPDATE deliveries SET status = 'sending', updated_at = %s, attempts = attempts + 1"
 _SEND_LOCAL = ("UPDATE deliveries SET status = 'sent', code = NULL, reason = NULL, "
@@ -106,7 +109,8 @@ class PostgresStore(Store):
         events = copy.tuples(shapes.result_events(outcomes, at, actor),
                              shapes.EVENT_COLUMNS)
         inbox = copy.tuples(shapes.inbox_at(inbox_rows, at), shapes.INBOX_COLUMNS)
-        refunds = [o.id for o in outcomes if o.refund_attempt]
+        refunded = [o for o in outcomes if o.refund_attempt]
+        refunds = ([o.id for o in refunded], [o.held for o in refunded])
 
         def write(conn: Any) -> None:
             if not outcomes:
@@ -115,8 +119,8 @@ class PostgresStore(Store):
                 _inbox(cur, inbox)
                 cur.execute(_RECORD, results)
                 copy.copy_into(cur, shapes.E.name, shapes.E, shapes.EVENT_COLUMNS, events)
-                if refunds:
-                    cur.execute(_REFUND, (refunds,))
+                if refunded:
+                    cur.execute(_REFUND, refunds)
         return write
 
     def record_local_sends(self, ids: Sequence[str], redelivered: Sequence[str], actor: str,
@@ -160,7 +164,7 @@ def _result_arrays(outcomes: Sequence[Outcome]) -> list[list[Any]]:
     return [[o.id for o in outcomes], [o.status for o in outcomes],
             [o.code for o in outcomes], [o.reason for o in outcomes],
             [o.provider_message_id for o in outcomes],
-            [o.duration_ms for o in outcomes]]
+            [o.duration_ms for o in outcomes], [o.held for o in outcomes]]
 
 
 def _take(cur: Any, ids: Sequence[str], redelivered: Sequence[str], update: str,

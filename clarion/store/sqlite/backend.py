@@ -21,8 +21,8 @@ from .writer_queue import WriterQueue
 
 D, E, INBOX = shapes.D, shapes.E, shapes.INBOX
 _RECORD = ("UPDATE deliveries SET status = ?, code = ?, reason = ?, "
-           "provider_message_id = ?, duration_ms = ?, updated_at = ? WHERE id = ?")
-_REFUND = "UPDATE deliveries SET attempts = attempts - 1 WHERE id IN ({})"
+           "provider_message_id = ?, duration_ms = ?, updated_at = ? WHERE id = ? AND attempts = ?")
+_REFUND = "UPDATE deliveries SET attempts = attempts - 1 WHERE id = ? AND attempts = ?"
 # the write lock is held meanwhile, for every worker: SQLite's own executemany on plain
 # tuples, no SQLAlchemy work per row (a batch of 1,000 WeCom members is 2,000 buckets)
 _BUCKETS_READ = "SELECT key, tokens, updated_at FROM rate_buckets WHERE key IN ({})"
@@ -93,16 +93,15 @@ class SqliteStore(Store):
             return bulk.in_order([])
         at = shapes.now()
         stamp = bulk.time_text(at)
-        refunds = [o.id for o in outcomes if o.refund_attempt]
+        refunds = [(o.id, o.held) for o in outcomes if o.refund_attempt]
         steps: list[Write] = [
             bulk.insert(INBOX, shapes.inbox_at(inbox_rows, at), shapes.INBOX_COLUMNS,
                         on_conflict="delivery_id"),
             bulk.Prepared(_RECORD, [(o.status, o.code, o.reason, o.provider_message_id,
-                                     o.duration_ms, stamp, o.id) for o in outcomes]),
+                                     o.duration_ms, stamp, o.id, o.held) for o in outcomes]),
             bulk.insert(E, shapes.result_events(outcomes, at, actor), shapes.EVENT_COLUMNS)]
         if refunds:
-            steps.append(bulk.Prepared(_REFUND.format(bulk.marks(len(refunds))),
-                                       [tuple(refunds)]))
+            steps.append(bulk.Prepared(_REFUND, refunds))
         return bulk.in_order(steps)
 
     def record_local_sends(self, ids: Sequence[str], redelivered: Sequence[str], actor: str,

@@ -1,0 +1,1 @@
+"""High availability: a RabbitMQ cluster, worker hosts in network namespaces, the drill."""
