@@ -84,6 +84,34 @@ def skip_open(store: Store, campaign_id: str, reason: str, actor: str) -> int:
     return len(ids)
 
 
+PUBLISH_REFUSED = "publish_refused"  # the code of a delivery the broker would not take
+
+
+def fail_refused(store: Store, reasons: dict[str, str], actor: str) -> int:
+    """Deliveries the broker refused (id → what it said) end ``failed``, code
+    ``publish_refused``, each with its event — all in one transaction.  Only those still
+    waiting for a worker (``pending``, ``queued``): one already taken keeps its own story.
+    Returns how many."""
+    if not reasons:
+        return 0
+    at, events = now(), []
+    by_reason: dict[str, list[str]] = {}
+    for delivery_id, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(delivery_id)
+    with store.connect() as conn:
+        for reason, ids in by_reason.items():
+            failed = conn.execute(
+                update(D).where(store.among(D.c.id, ids), D.c.status.in_(CLAIMABLE))
+                .values(status=S.FAILED.value, code=PUBLISH_REFUSED, reason=reason,
+                        release_at=None, updated_at=at).returning(D.c.id)).scalars()
+            events += [{"delivery_id": i, "at": at, "status": S.FAILED.value, "attempt": 0,
+                        "code": PUBLISH_REFUSED, "reason": reason, "actor": actor}
+                       for i in failed]
+        for start in range(0, len(events), 5000):
+            conn.execute(insert(E), events[start:start + 5000])
+    return len(events)
+
+
 Trace = tuple[dict[str, Any] | None, list[dict[str, Any]]]
 
 
