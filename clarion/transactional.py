@@ -225,8 +225,8 @@ async def deliver(store: Store, settings: Settings, publisher: ConfirmingPublish
     goes now; returns how many deliveries."""
     n, to_publish = await asyncio.to_thread(_record, store, settings, p, message_id, key_id,
                                             audit, fresh)
-    if to_publish:
-        await handoff.publish(publisher, to_publish)
+    if to_publish:  # what the broker refuses ends failed (publish_refused)
+        await handoff.publish(store, publisher, to_publish, f"message:{message_id}")
     return n
 
 

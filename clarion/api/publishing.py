@@ -18,8 +18,7 @@ class SharedPublisher:
 
     def _usable(self, loop: asyncio.AbstractEventLoop) -> bool:
         p = self._publisher
-        return (p is not None and self._loop is loop and p.amqp.is_open
-                and p._ch is not None and p._ch.is_open)
+        return p is not None and self._loop is loop and p.is_open
 
     async def get(self) -> ConfirmingPublisher:
         loop = asyncio.get_running_loop()

@@ -1,78 +1,81 @@
-"""Publishing with publisher confirms, many messages in flight, awaited together."""
+"""Publishing with publisher confirms, many messages in flight, awaited together.
+
+Each publish call reports what it handed over (``Handover``): the deliveries the broker
+confirmed and those it refused, with what it said (clarion.broker.confirms).  A refusal is
+an answer, not an error — the caller records it (clarion.planning.handoff) and the rest of
+the call still goes out; a lost connection is ``BrokerUnavailable``, to publish again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from typing import Any, Iterable, Iterator
-
-from pika.spec import Basic
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
 
 from ..settings import Settings
 from .amqp import AsyncAmqp, BrokerUnavailable
+from .confirms import ChannelRefused, ConfirmChannel, Outgoing, PublishRefused
 from .message import DeliveryMessage, bundle_body, bundle_properties
 from .names import Names
 
+__all__ = ["BrokerUnavailable", "ConfirmingPublisher", "Handover", "Outgoing",
+           "PublishRefused", "Refusal", "open_publisher"]
+CONFIRM_TIMEOUT_S = 60
 
-class PublishRefused(BrokerUnavailable):
-    """The broker nacked a message."""
+
+@dataclass(slots=True)
+class Refusal:
+    """Deliveries the broker would not take (one AMQP message's), and what it said."""
+
+    ids: list[str]
+    reason: str
+
+
+@dataclass
+class Handover:
+    """What one publish call handed over: deliveries confirmed, and those refused."""
+
+    confirmed: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+
+    def refused_reasons(self) -> dict[str, str]:
+        """delivery id → what the broker said of it."""
+        return {i: r.reason for r in self.refused for i in r.ids}
 
 
 class ConfirmingPublisher:
-    """Publishes on one confirm-mode channel; ``publish`` returns a future per message."""
+    """Publishes on one confirm-mode channel, reopened after the broker closes it on a
+    refused message; ``publish`` returns a future per message."""
 
     def __init__(self, amqp: AsyncAmqp, names: Names):
         self.amqp = amqp
         self.names = names
-        self._ch = None
-        self._seq = 0
-        self._pending: dict[int, asyncio.Future] = {}
+        self._main: ConfirmChannel | None = None
+        self._reopening = asyncio.Lock()
 
     async def open(self) -> ConfirmingPublisher:
-        self._ch = await self.amqp.channel(on_close=self._on_channel_close)
-        await self.amqp.call(self._ch.confirm_delivery, ack_nack_callback=self._on_confirm)
+        self._main = await ConfirmChannel(self.amqp).open()
         return self
 
-    def _on_confirm(self, frame) -> None:  # type: ignore[no-untyped-def]
-        method = frame.method
-        ok = isinstance(method, Basic.Ack)
-        tags = ([t for t in self._pending if t <= method.delivery_tag] if method.multiple
-                else [method.delivery_tag])
-        for tag in tags:
-            fut = self._pending.pop(tag, None)
-            if fut is None or fut.done():
-                continue
-            if ok:
-                fut.set_result(True)
-            else:
-                fut.set_exception(PublishRefused("broker refused a message (nack)"))
+    @property
+    def is_open(self) -> bool:
+        return self.amqp.is_open and self._main is not None and self._main.is_open
 
-    def _on_channel_close(self, _ch, reason) -> None:  # type: ignore[no-untyped-def]
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(BrokerUnavailable(f"publish channel closed: {reason}"))
-        self._pending.clear()
+    async def _ensure_open(self) -> None:
+        """The channel again after the broker closed it on a refusal (once, however many
+        callers noticed)."""
+        async with self._reopening:
+            if not self.is_open and self.amqp.is_open:
+                await self.open()
+
+    def _publish(self, out: Outgoing) -> asyncio.Future:
+        if self._main is None:
+            raise BrokerUnavailable("publish channel is not open")
+        return self._main.publish(out)
 
     def publish(self, exchange: str, routing_key: str, msg: DeliveryMessage) -> asyncio.Future:
-        return self._publish(exchange, routing_key, msg.to_body(), msg.properties())
-
-    def _publish(self, exchange: str, routing_key: str, body: bytes,
-                 properties: Any) -> asyncio.Future:
-        if self._ch is None or not self._ch.is_open:
-            raise BrokerUnavailable("publish channel is not open")
-        fut = asyncio.get_running_loop().create_future()
-        self._seq += 1
-        self._pending[self._seq] = fut
-        self._ch.basic_publish(exchange, routing_key, body, properties)
-        return fut
-
-    def publish_bundle(self, messages: list[DeliveryMessage]) -> list[asyncio.Future]:
-        """Deliveries of one campaign, channel and lane as one message on the bulk queue (or
-        a few, should their personalised content make one larger than ``MAX_BUNDLE_BYTES``)."""
-        first = messages[0]
-        key = Names.bulk_key(first.channel, first.lane)
-        return [self._publish(self.names.deliveries, key, body, bundle_properties(part))
-                for part, body in _sized(messages)]
+        return self._publish(_single(exchange, routing_key, msg))
 
     def publish_delivery(self, msg: DeliveryMessage) -> asyncio.Future:
         return self.publish(self.names.deliveries, Names.routing_key(msg.channel, msg.lane), msg)
@@ -80,47 +83,108 @@ class ConfirmingPublisher:
     def publish_retry(self, msg: DeliveryMessage, delay_s: int) -> asyncio.Future:
         return self.publish(self.names.retry, Names.retry_key(delay_s, msg.channel, msg.lane), msg)
 
-    async def publish_all(self, messages: Iterable[DeliveryMessage], window: int = 1000) -> int:
-        """Publish every message, at most ``window`` unconfirmed at once; return the count."""
-        return await self._windowed((([self.publish_delivery(m)], 1) for m in messages),
-                                    window)
+    def bundles(self, messages: list[DeliveryMessage]) -> list[Outgoing]:
+        """Deliveries of one campaign, channel and lane as one message on the bulk queue (or
+        a few, should their personalised content make one larger than ``MAX_BUNDLE_BYTES``)."""
+        first = messages[0]
+        key = Names.bulk_key(first.channel, first.lane)
+        return [Outgoing(self.names.deliveries, key, body, bundle_properties(part),
+                         [m.id for m in part]) for part, body in _sized(messages)]
+
+    async def publish_all(self, messages: Iterable[DeliveryMessage], window: int = 1000
+                          ) -> Handover:
+        """Publish every message, at most ``window`` unconfirmed at once."""
+        key = Names.routing_key
+        return await self.hand_over((_single(self.names.deliveries, key(m.channel, m.lane), m)
+                                     for m in messages), window)
 
     async def publish_bundles(self, messages: Iterable[DeliveryMessage], size: int,
-                              window: int = 64) -> int:
+                              window: int = 64) -> Handover:
         """Publish ``messages`` (one campaign, channel and lane) in bundles of up to ``size``,
-        at most ``window`` bundles unconfirmed at once; return the number of deliveries."""
-        return await self._windowed(((self.publish_bundle(b), len(b))
-                                     for b in _batched(messages, size)), window)
+        at most ``window`` bundles unconfirmed at once."""
+        return await self.hand_over((out for batch in _batched(messages, size)
+                                     for out in self.bundles(batch)), window)
 
-    async def _windowed(self, sends: Iterable[tuple[list[asyncio.Future], int]],
-                        window: int) -> int:
-        """Drive ``sends`` (each: the futures of what it published, deliveries in it), waiting
-        for confirms whenever ``window`` messages are unconfirmed; return the deliveries."""
-        futures: list[asyncio.Future] = []
-        count = 0
-        for published, n in sends:
-            futures += published
-            count += n
-            if len(futures) >= window:
-                await self._confirmed(futures)
-                futures = []
-        await self._confirmed(futures)
-        return count
+    async def hand_over(self, outgoing: Iterable[Outgoing], window: int) -> Handover:
+        """Publish each message, waiting for the broker's answers whenever ``window`` are
+        unconfirmed; what it refused is in the answer, the rest was confirmed."""
+        await self._ensure_open()
+        handover = Handover()
+        flights: list[tuple[asyncio.Future, Outgoing]] = []
+        for out in outgoing:
+            flights.append((self._publish(out), out))
+            if len(flights) >= window:
+                await self._settle(flights, handover)
+                flights = []
+        await self._settle(flights, handover)
+        return handover
 
-    async def _confirmed(self, futures: list[asyncio.Future]) -> None:
+    async def _settle(self, flights: list[tuple[asyncio.Future, Outgoing]],
+                      handover: Handover) -> None:
+        """The broker's answers to ``flights``, into ``handover``; those the channel closed
+        on are published again one at a time to find the one at fault."""
+        await self._answered([f for f, _ in flights])
+        again = [out for fut, out in flights if _tally(fut, out, handover, alone=False)]
+        if again:
+            await self._one_at_a_time(again, handover)
+        if not self.is_open:
+            await self._ensure_open()
+
+    async def _one_at_a_time(self, outs: list[Outgoing], handover: Handover) -> None:
+        """Each alone, on a channel that no other caller shares (a new one after each
+        close): if the broker closes it, the message on it is the one it refused."""
+        lone: ConfirmChannel | None = None
+        try:
+            for out in outs:
+                if lone is None or not lone.is_open:
+                    lone = await ConfirmChannel(self.amqp).open()
+                fut = lone.publish(out)
+                await self._answered([fut])
+                _tally(fut, out, handover, alone=True)
+        finally:
+            if lone is not None:
+                lone.close()
+
+    async def _answered(self, futures: list[asyncio.Future]) -> None:
+        """Until the broker has answered every one of ``futures``; ``BrokerUnavailable``
+        if the connection goes first (or nothing is heard for a minute)."""
         if not futures:
             return
-        done, _ = await asyncio.wait({asyncio.gather(*futures), self.amqp.closed}, timeout=60,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        answers = asyncio.gather(*futures, return_exceptions=True)
+        await asyncio.wait({answers, self.amqp.closed}, timeout=CONFIRM_TIMEOUT_S,
+                           return_when=asyncio.FIRST_COMPLETED)
+        if not answers.done():
+            answers.cancel()
+            raise BrokerUnavailable("connection lost before the broker confirmed")
+
+    async def confirm(self, futures: list[asyncio.Future]) -> None:
+        """Wait for every confirm; raise the first failure (refused or lost) as it is."""
+        await self._answered(futures)
         for fut in futures:
-            if not fut.done():
-                fut.cancel()
-                raise BrokerUnavailable("connection lost before the broker confirmed")
             fut.result()
 
     async def close(self) -> None:
-        if self._ch is not None and self._ch.is_open:
-            self._ch.close()
+        if self._main is not None:
+            self._main.close()
+
+
+def _single(exchange: str, routing_key: str, msg: DeliveryMessage) -> Outgoing:
+    return Outgoing(exchange, routing_key, msg.to_body(), msg.properties(), [msg.id])
+
+
+def _tally(fut: asyncio.Future, out: Outgoing, handover: Handover, alone: bool) -> bool:
+    """Count one answered message into ``handover``; True if the channel closed on it or
+    another (not ``alone``): to publish again by itself.  A lost one raises."""
+    error = fut.exception()
+    if error is None:
+        handover.confirmed += len(out.ids)
+        return False
+    if isinstance(error, ChannelRefused) and not alone:
+        return True
+    if isinstance(error, PublishRefused):
+        handover.refused.append(Refusal(out.ids, error.reason))
+        return False
+    raise error
 
 
 def _batched(items: Iterable[DeliveryMessage], size: int) -> Iterator[list[DeliveryMessage]]:

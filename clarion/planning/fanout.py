@@ -4,6 +4,8 @@ Page after page of the segment's recipients: read them and their policy facts, d
 per page for every channel of the route: the channels' fan-outs share pages), make this
 channel's rows, store what is new, publish what is queued — in bundles (``fanout_bundle``
 deliveries to an AMQP message), each delivery keeping its own row, claim, result and retry.
+A bundle the broker refuses leaves its deliveries ``failed`` (``publish_refused``), counted
+with the campaign's other failures; the rest of the page still goes out.
 
 Safe to repeat: deliveries are keyed per campaign × recipient × channel; a repeated run
 inserts only what is new and publishes again only what is not yet sent.  A delivery
@@ -40,7 +42,8 @@ QUEUED = DeliveryStatus.QUEUED.value
 class FanoutReport:
     channel: str
     created: int = 0
-    published: int = 0
+    published: int = 0  # confirmed by the broker
+    refused: int = 0  # refused by the broker: failed, publish_refused
     skipped: int = 0
     deferred: int = 0
     chunks: int = 0
@@ -98,7 +101,8 @@ async def fan_out(store: Store, settings: Settings, campaign_id: str, channel: s
         async for page in _pages(plan, after_id, upto_id, settings.fanout_chunk):
             rows = plan.rows_of(page, channel)
             to_publish = await asyncio.to_thread(_store_chunk, store, rows, actor, report)
-            await _publish(publisher, to_publish, report, fault, settings.fanout_bundle)
+            await _publish(store, publisher, to_publish, report, fault,
+                           settings.fanout_bundle, actor)
     finally:
         await publisher.amqp.close()
     return report
@@ -146,13 +150,15 @@ def _store_chunk(store: Store, rows: list[dict[str, Any]], actor: str,
             + [r for r in known.values() if r["status"] in unsent])
 
 
-async def _publish(publisher: ConfirmingPublisher, rows: list[dict[str, Any]],
-                   report: FanoutReport, fault: FaultHook | None, bundle: int) -> None:
+async def _publish(store: Store, publisher: ConfirmingPublisher, rows: list[dict[str, Any]],
+                   report: FanoutReport, fault: FaultHook | None, bundle: int,
+                   actor: str) -> None:
     if not rows:
         return
-    await handoff.publish(publisher, rows, bundle)
+    handover = await handoff.publish(store, publisher, rows, actor, bundle)
     report.first_publish_at = report.first_publish_at or time.time()
-    report.published += len(rows)
+    report.published += handover.confirmed
+    report.refused += len(handover.refused_reasons())
     report.chunks += 1
     if fault is not None:
         fault(report.published)

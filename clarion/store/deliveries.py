@@ -14,15 +14,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from ..domain import DeliveryStatus as S
+from .api_models import Message
 from .db import Store
 from .dialects import insert_ignore
+from .models import Campaign
 from .protocol import Claim, Outcome
 from .rows import CLAIMABLE, D, E, now
 
 __all__ = ["Claim", "Outcome", "insert_ignore", "now"]
+CAMPAIGNS, MESSAGES = Campaign.__table__, Message.__table__
 
 
 def insert_new(store: Store, rows: Sequence[dict[str, Any]], actor: str) -> None:
@@ -81,16 +84,81 @@ def skip_open(store: Store, campaign_id: str, reason: str, actor: str) -> int:
     return len(ids)
 
 
-def trace(store: Store, delivery_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+PUBLISH_REFUSED = "publish_refused"  # the code of a delivery the broker would not take
+
+
+def fail_refused(store: Store, reasons: dict[str, str], actor: str) -> int:
+    """Deliveries the broker refused (id → what it said) end ``failed``, code
+    ``publish_refused``, each with its event — all in one transaction.  Only those still
+    waiting for a worker (``pending``, ``queued``): one already taken keeps its own story.
+    Returns how many."""
+    if not reasons:
+        return 0
+    at, events = now(), []
+    by_reason: dict[str, list[str]] = {}
+    for delivery_id, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(delivery_id)
+    with store.connect() as conn:
+        for reason, ids in by_reason.items():
+            failed = conn.execute(
+                update(D).where(store.among(D.c.id, ids), D.c.status.in_(CLAIMABLE))
+                .values(status=S.FAILED.value, code=PUBLISH_REFUSED, reason=reason,
+                        release_at=None, updated_at=at).returning(D.c.id)).scalars()
+            events += [{"delivery_id": i, "at": at, "status": S.FAILED.value, "attempt": 0,
+                        "code": PUBLISH_REFUSED, "reason": reason, "actor": actor}
+                       for i in failed]
+        for start in range(0, len(events), 5000):
+            conn.execute(insert(E), events[start:start + 5000])
+    return len(events)
+
+
+Trace = tuple[dict[str, Any] | None, list[dict[str, Any]]]
+
+
+def trace(store: Store, delivery_id: str) -> Trace:
     """The delivery and every step of its trace, its creation first."""
+    return _trace(store, delivery_id)
+
+
+def trace_for_key(store: Store, delivery_id: str, key_id: str) -> Trace:
+    """``trace`` of a delivery this key caused; (None, []) for any other, as for an unknown
+    id (the answer tells nothing of deliveries that are not the caller's)."""
+    return _trace(store, delivery_id, produced_by(key_id))
+
+
+def _trace(store: Store, delivery_id: str, *where: Any) -> Trace:
     with store.read() as conn:
-        row = conn.execute(select(D).where(D.c.id == delivery_id)).first()
+        row = conn.execute(select(D).where(D.c.id == delivery_id, *where)).first()
+        if row is None:
+            return None, []
         events = conn.execute(select(E).where(E.c.delivery_id == delivery_id)
                               .order_by(E.c.id)).all()
-    if row is None:
-        return None, []
     delivery = dict(row._mapping)
     return delivery, with_creation(delivery, [dict(e._mapping) for e in events])
+
+
+def produced_by(key_id: str) -> Any:
+    """Deliveries an API key caused: those of its campaigns and of its messages (a fallback
+    or retry keeps its notice, so its owner; a digest has none)."""
+    by_campaign = select(CAMPAIGNS.c.id).where(CAMPAIGNS.c.id == D.c.campaign_id,
+                                               CAMPAIGNS.c.api_key_id == key_id).exists()
+    by_message = select(MESSAGES.c.id).where(MESSAGES.c.id == D.c.message_id,
+                                             MESSAGES.c.api_key_id == key_id).exists()
+    return or_(by_campaign, by_message)
+
+
+def recipient_page_for_key(store: Store, key_id: str, recipient_id: str, limit: int,
+                           after: tuple[datetime, str] | None = None) -> list[dict[str, Any]]:
+    """A person's deliveries this key caused, newest first, after the cursor ``after``
+    (created_at, id of the last one seen)."""
+    query = select(D).where(D.c.recipient_id == recipient_id, produced_by(key_id))
+    if after is not None:
+        at, last_id = after
+        query = query.where(or_(D.c.created_at < at,
+                                and_(D.c.created_at == at, D.c.id > last_id)))
+    with store.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            query.order_by(D.c.created_at.desc(), D.c.id).limit(limit))]
 
 
 def with_creation(delivery: dict[str, Any], events: list[dict[str, Any]]) -> list[dict[str, Any]]:

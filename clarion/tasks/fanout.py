@@ -24,4 +24,4 @@ async def fan_out_segment(campaign_id: str, channel: str, after_id: str | None,
     report = await fanout.fan_out(store, settings, campaign_id, channel, after_id, upto_id,
                                   fault=FAULT_HOOK)
     return {"channel": channel, "created": report.created, "published": report.published,
-            "skipped": report.skipped, "deferred": report.deferred}
+            "refused": report.refused, "skipped": report.skipped, "deferred": report.deferred}

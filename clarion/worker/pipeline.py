@@ -180,6 +180,6 @@ async def publish_retries(session: Session, retries: list[tuple[DeliveryMessage,
     if not session.alive:
         raise BrokerUnavailable("connection lost before retries were published")
     futures = [session.publisher.publish_retry(msg, delay) for msg, delay in retries]
-    await session.publisher._confirmed(futures)
+    await session.publisher.confirm(futures)
 
 
