@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         await st.publisher.close()
+        st.audit_trail.flush_now()  # what was noted in the last moment, while the store is here
 
     app = FastAPI(title="Clarion", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Campus notifications: campaigns, transactional messages, "
