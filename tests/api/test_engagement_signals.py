@@ -1,13 +1,22 @@
-"""Engagement signals recorded where they happen: an inbox message read — in the
-transaction of its status change, only for people who allow profiling."""
+"""Engagement signals recorded where they happen: an inbox message read, a provider's
+delivery report or an e-mail's bounce — each in the transaction of its status change, only
+for people who allow profiling."""
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from clarion.store import engagement
+from pydantic import SecretStr
+from sqlalchemy import update
 
+from clarion.channels.webhook import sign
+from clarion.store import engagement
+from clarion.store.models import Delivery
+
+from .conftest import RECEIPT_SECRET
 from .inbox_site import deliveries_of, events, into_inbox, reader, send
 
 
@@ -40,3 +49,40 @@ def test_reading_an_inbox_message_records_one_read_for_people_who_allow_profilin
     assert read.local_hour == _utc(read.at).astimezone(ZoneInfo("Asia/Shanghai")).hour
     statuses = {d.recipient_id: d.status for d in deliveries_of(store, message_id)}
     assert statuses == {"S000001": "read", "S000002": "read"}
+
+
+def _report(client, provider: str, *receipts: dict) -> dict:  # type: ignore[no-untyped-def]
+    raw = json.dumps({"receipts": list(receipts)}).encode()
+    ts = str(int(time.time()))
+    r = client.post(f"/v1/receipts/{provider}", content=raw, headers={
+        "X-Clarion-Timestamp": ts, "X-Clarion-Signature": sign(RECEIPT_SECRET, ts, raw),
+        "Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_receipts_record_delivered_and_email_bounces_in_their_transaction(
+        client, campus, make_key, store, api_settings):
+    campus(20)
+    api_settings.receipt_secrets["email"] = SecretStr(RECEIPT_SECRET)
+    engagement.set_profiling(store, "S000002", False)
+    message_id = send(client, make_key(), ["S000001", "S000002", "S000003"], "campus",
+                      ("sms", "email"))
+    with store.session() as s:  # as a worker would have recorded them
+        s.execute(update(Delivery).where(Delivery.message_id == message_id)
+                  .values(status="sent"))
+    ids = {(d.recipient_id, d.channel): d.id for d in deliveries_of(store, message_id)}
+    assert _report(client, "sms", {"delivery_id": ids["S000001", "sms"], "status": "delivered"},
+                   {"delivery_id": ids["S000003", "sms"], "status": "failed", "code": "E1"}
+                   )["updated"] == 2
+    assert _report(client, "email",
+                   {"delivery_id": ids["S000001", "email"], "status": "failed", "code": "5.1.1"},
+                   {"delivery_id": ids["S000002", "email"], "status": "failed", "code": "5.1.1"},
+                   {"delivery_id": ids["S000003", "email"], "status": "delivered"}
+                   )["updated"] == 3
+    recorded = {(e.recipient_id, e.channel, e.kind) for e in events(store)}
+    assert recorded == {("S000001", "sms", "delivered"), ("S000001", "email", "bounced"),
+                        ("S000003", "email", "delivered")}  # not S000002 (no profiling),
+    # nor S000003's failed SMS (that says nothing of its reader)
+    again = _report(client, "sms", {"delivery_id": ids["S000001", "sms"], "status": "delivered"})
+    assert again == {"updated": 0, "unknown": 0, "ignored": 1} and len(events(store)) == 3
