@@ -129,3 +129,19 @@ def _campaign_text(request: dict[str, Any]) -> tuple[str, str]:
     chosen = variants.get("default") or next(iter(variants.values()), {}) or {}
     return (chosen.get("title") or chosen.get("subject") or "",
             chosen.get("body") or chosen.get("text") or "")
+
+
+def not_recorded_in(conn: Any, delivery_ids: Sequence[str], kind: str
+                    ) -> list[dict[str, Any]]:
+    """The deliveries among ``delivery_ids`` (id, recipient_id, category, channel) with no
+    event of ``kind`` yet, inside the caller's transaction (a person's events are found
+    through their index)."""
+    found = [dict(r._mapping) for r in conn.execute(
+        select(D.c.id, D.c.recipient_id, D.c.category, D.c.channel)
+        .where(D.c.id.in_(list(delivery_ids))))]
+    if not found:
+        return []
+    seen = set(conn.execute(select(EV.c.delivery_id).where(
+        EV.c.recipient_id.in_({d["recipient_id"] for d in found}),
+        EV.c.delivery_id.in_([d["id"] for d in found]), EV.c.kind == kind)).scalars())
+    return [d for d in found if d["id"] not in seen]
