@@ -88,10 +88,15 @@ def page_profiles(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Any]]
 def set_profiling(store: Store, recipient_id: str, on: bool) -> None:
     """A person's choice; turning it off forgets what was learned and recorded of them."""
     with store.connect() as conn:
-        conn.execute(update(R).where(R.c.id == recipient_id).values(profiling=on))
-        if not on:
-            conn.execute(delete(PP).where(PP.c.recipient_id == recipient_id))
-            conn.execute(delete(EV).where(EV.c.recipient_id == recipient_id))
+        set_profiling_in(conn, recipient_id, on)
+
+
+def set_profiling_in(conn: Any, recipient_id: str, on: bool) -> None:
+    """The same, inside the caller's transaction."""
+    conn.execute(update(R).where(R.c.id == recipient_id).values(profiling=on))
+    if not on:
+        conn.execute(delete(PP).where(PP.c.recipient_id == recipient_id))
+        conn.execute(delete(EV).where(EV.c.recipient_id == recipient_id))
 
 
 def profiling_of(store: Store, recipient_id: str) -> bool:

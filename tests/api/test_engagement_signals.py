@@ -1,6 +1,7 @@
 """Engagement signals recorded where they happen: an inbox message read, a provider's
 delivery report or an e-mail's bounce — each in the transaction of its status change, only
-for people who allow profiling."""
+for people who allow profiling; and that choice made by the person through the inbox
+preferences (audited, checked, and forgetting what was recorded of them)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from clarion.channels.webhook import sign
 from clarion.store import engagement
+from clarion.store.api_models import AuditEntry
 from clarion.store.models import Delivery
 
-from .conftest import RECEIPT_SECRET
+from .conftest import RECEIPT_SECRET, auth
 from .inbox_site import deliveries_of, events, into_inbox, reader, send
 
 
@@ -86,3 +88,70 @@ def test_receipts_record_delivered_and_email_bounces_in_their_transaction(
     # nor S000003's failed SMS (that says nothing of its reader)
     again = _report(client, "sms", {"delivery_id": ids["S000001", "sms"], "status": "delivered"})
     assert again == {"updated": 0, "unknown": 0, "ignored": 1} and len(events(store)) == 3
+
+
+def _audit(store) -> list:  # type: ignore[no-untyped-def]
+    with store.read() as conn:
+        return conn.execute(select(AuditEntry.actor, AuditEntry.detail).where(
+            AuditEntry.action == "preferences.set").order_by(AuditEntry.id)).all()
+
+
+def _learned(store, rid: str) -> None:  # type: ignore[no-untyped-def]
+    engagement.put_profiles(store, [{"recipient_id": rid, "channel_order": ["inbox"],
+                                     "usual_hour": 20, "interests": {"library": 0.5},
+                                     "events": 30}])
+    with store.connect() as conn:
+        engagement.record_in(conn, [{"id": "d_x", "recipient_id": rid, "category": "library",
+                                     "channel": "inbox"}], "read",
+                             datetime.now(timezone.utc), lambda tz, at: 9)
+
+
+def test_a_person_opts_out_of_profiling_through_the_inbox_preferences(
+        client, campus, store, api_settings):
+    campus(10)
+    me = reader(api_settings, "S000001")
+    _learned(store, "S000001")
+    assert client.get("/v1/inbox/preferences", headers=me).json()["profiling"] is True
+    r = client.put("/v1/inbox/preferences", headers=me, json={"profiling": False})
+    assert r.status_code == 200, r.text
+    assert r.json()["profiling"] is False
+    assert client.get("/v1/inbox/preferences", headers=me).json()["profiling"] is False
+    assert engagement.page_profiles(store, ["S000001"]) == {} and events(store) == []
+    assert not engagement.profiling_of(store, "S000001")
+    assert _audit(store) == [("recipient:S000001", "profiling=off")]
+
+    both = {"preferences": [{"category": "campus", "channel": "email", "opted_in": False}],
+            "profiling": True}
+    r = client.put("/v1/inbox/preferences", headers=me, json=both)
+    assert r.status_code == 200 and r.json()["profiling"] is True, r.text
+    assert next(i for i in r.json()["items"] if i["category"] == "campus")["channels"] == \
+        {"email": False}
+    assert _audit(store)[-1] == ("recipient:S000001", "campus/email=out; profiling=on")
+
+
+def test_bad_profiling_changes_are_refused_naming_the_field_and_change_nothing(
+        client, campus, store, api_settings):
+    campus(10)
+    me = reader(api_settings, "S000001")
+    for bad, field in (({"profiling": "no"}, "profiling"), ({"profiling": 0}, "profiling"),
+                       ({"profiling": None, "preferences": None}, None),
+                       ({"profiling": False, "preferences": [
+                           {"category": "nonesuch", "opted_in": False}]},
+                        "preferences.0.category"),
+                       ({"profiling": False, "colour": "blue"}, "colour")):
+        r = client.put("/v1/inbox/preferences", headers=me, json=bad)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["field"] == field, r.text
+    assert engagement.profiling_of(store, "S000001") and _audit(store) == []
+    assert client.get("/v1/inbox/preferences", headers=me).json()["profiling"] is True
+
+
+def test_staff_see_a_persons_profiling_choice_but_cannot_make_it(client, campus, make_key,
+                                                                 store):
+    campus(10)
+    staff = auth(make_key("registrar", abilities=["preferences"]))
+    assert client.get("/v1/preferences/S000001", headers=staff).json()["profiling"] is True
+    r = client.put("/v1/preferences/S000001", headers=staff, json={
+        "preferences": [{"category": "campus", "opted_in": False}], "profiling": False})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "profiling", r.text
+    assert engagement.profiling_of(store, "S000001")
