@@ -1,12 +1,13 @@
 """SQL of the campus app's inbox as its reader sees it: a page of their messages (newest
-first), and marking one read."""
+first, or in an order of ranks the caller gives), and marking one read."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, update
 
 from ..domain import DeliveryStatus as S
 from .db import Store
@@ -32,6 +33,25 @@ def newest_page(store: Store, recipient_id: str, limit: int, before: int | None
         query = query.where(I.c.id < before)
     with store.read() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query.order_by(I.c.id.desc()).limit(limit))]
+        return rows, _unread(conn, recipient_id)
+
+
+def ranked_page(store: Store, recipient_id: str, limit: int, ranks: Mapping[str, int],
+                other_rank: int, after: tuple[int, int] | None
+                ) -> tuple[list[dict[str, Any]], int]:
+    """Up to ``limit`` of the reader's messages by the rank of their category (lowest
+    first; ``other_rank`` for a category not in ``ranks``), newest first within a rank,
+    after the (rank, id) ``after``; each row with its ``rank``.  And the unread count."""
+    rank = (case(dict(ranks), value=I.c.category, else_=literal(other_rank))
+            if ranks else literal(other_rank)).label("rank")
+    ranked = select(*ITEM_COLUMNS, rank).where(I.c.recipient_id == recipient_id).subquery()
+    query = select(ranked)
+    if after is not None:
+        query = query.where(or_(ranked.c.rank > after[0],
+                                and_(ranked.c.rank == after[0], ranked.c.id < after[1])))
+    query = query.order_by(ranked.c.rank, ranked.c.id.desc()).limit(limit)
+    with store.read() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
         return rows, _unread(conn, recipient_id)
 
 

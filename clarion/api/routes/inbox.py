@@ -8,19 +8,21 @@ reconnecting with ``Last-Event-ID`` resumes where it left off (without it, only 
 than the connection are sent).  Reads are noted in the audit trail.
 
 Marking a message read records the engagement signal ``read`` (the first time, for a reader
-who allows profiling) in the same transaction.
+who allows profiling) in the same transaction.  ``order=for_you`` lists critical categories
+first, then the others by the reader's learned interest (clarion.planning.profiles), newest
+first within each; its cursor is ``RANK.ID``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
-from ...planning import engagement
+from ...planning import engagement, profiles
 from ...security import InboxReader
 from ...store import inbox as inbox_sql
 from ...store.db import Store
@@ -35,6 +37,7 @@ from ..state import ApiState, state
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
 HEARTBEAT_SECONDS = 15.0
 MAX_ID = 2**63 - 1  # the id columns are 64-bit
+CURSOR = r"^[0-9]{1,19}(\.[0-9]{1,19})?$"  # ID, or RANK.ID in the for_you order
 
 
 def _noted(st: ApiState, recipient_id: str, action: str, target: Any, outcome: str = "ok",
@@ -43,20 +46,59 @@ def _noted(st: ApiState, recipient_id: str, action: str, target: Any, outcome: s
                                     detail))
 
 
-def _page(store: Store, recipient_id: str, limit: int, before: int | None) -> dict[str, Any]:
-    rows, unread = inbox_sql.newest_page(store, recipient_id, limit, before)
-    cursor = str(rows[-1]["id"]) if len(rows) == limit else None
-    return {"items": rows, "unread": unread, "next_cursor": cursor}
+def _newest(store: Store, recipient_id: str, limit: int, cursor: str | None
+            ) -> dict[str, Any]:
+    rows, unread = inbox_sql.newest_page(store, recipient_id, limit,
+                                         _cursor_id(cursor) if cursor else None)
+    more = str(rows[-1]["id"]) if len(rows) == limit else None
+    return {"items": rows, "unread": unread, "next_cursor": more}
+
+
+def _for_you(store: Store, recipient_id: str, limit: int, cursor: str | None
+             ) -> dict[str, Any]:
+    """Critical categories first, then by the reader's learned interest, newest first
+    within each; the default order for a reader who opted out of profiling."""
+    order = profiles.inbox_ranks(store, recipient_id)
+    if order is None:
+        return _newest(store, recipient_id, limit, cursor)
+    ranks, other = order
+    rows, unread = inbox_sql.ranked_page(store, recipient_id, limit, ranks, other,
+                                         _ranked_cursor(cursor) if cursor else None)
+    more = f"{rows[-1]['rank']}.{rows[-1]['id']}" if len(rows) == limit else None
+    return {"items": rows, "unread": unread, "next_cursor": more}
+
+
+def _cursor_id(text: str) -> int:
+    """The id of a cursor (``ID``, or ``RANK.ID`` from the ``for_you`` order)."""
+    value = int(text.rpartition(".")[2])
+    if value > MAX_ID:
+        raise ApiError(422, "invalid", "cursor: not a cursor this inbox gave", "cursor")
+    return value
+
+
+def _ranked_cursor(text: str) -> tuple[int, int]:
+    rank, dot, _ = text.partition(".")
+    if not dot or int(rank) > MAX_ID:
+        raise ApiError(422, "invalid", "cursor: not a cursor of the for_you order (give "
+                                       "the next_cursor a for_you page gave)", "cursor")
+    return int(rank), _cursor_id(text)
+
+
+PAGES = {"newest": _newest, "for_you": _for_you}
 
 
 @router.get("", response_model=InboxPage, responses=responses(401, 422))
 async def list_inbox(request: Request, limit: int = Query(50, ge=1, le=200),
-                     cursor: int | None = Query(None, ge=0, le=MAX_ID),
+                     cursor: str | None = Query(None, pattern=CURSOR),
+                     order: Literal["newest", "for_you"] = Query(
+                         "newest", description="newest first, or for_you: critical "
+                         "categories first, then by the reader's interests"),
                      recipient_id: str = Depends(inbox_reader)):
-    """The newest messages first, and how many are unread."""
+    """The newest messages first (or ``for_you``), and how many are unread."""
     st = state(request)
-    page = await asyncio.to_thread(_page, st.store, recipient_id, limit, cursor)
-    _noted(st, recipient_id, "inbox.list", recipient_id, detail=f"{len(page['items'])} items")
+    page = await asyncio.to_thread(PAGES[order], st.store, recipient_id, limit, cursor)
+    _noted(st, recipient_id, "inbox.list", recipient_id,
+           detail=f"{len(page['items'])} items, {order}")
     return page
 
 
