@@ -74,7 +74,7 @@ class RowMaker:
     def content(self, channel: str, person: dict[str, Any]) -> dict[str, str]:
         fields = self.render(channel, person)
         kind = self.kinds.get(channel, channel)
-        if self.tracker is not None and not person["id"].startswith("x_"):
+        if self.tracker is not None and _in_directory(person):
             fields = self.tracker.wrap(kind, fields,
                                        delivery_id_for(self.owner, person["id"], channel))
         if kind == "email":
@@ -95,6 +95,13 @@ class RowMaker:
     def _fallback(self, person: dict[str, Any], d: Decision) -> list[dict[str, Any]]:
         return [{"channel": c, "address": person.get(self.notice.address_fields[c]),
                  "content": self.content(c, person)} for c in d.fallback]
+
+
+def _in_directory(person: dict[str, Any]) -> bool:
+    """Someone of the directory (not an address given with a message, ``x_…``, nor a
+    preview's empty sample): whose clicks could be learned from."""
+    rid = person.get("id") or ""
+    return bool(rid) and not rid.startswith("x_")
 
 
 def wants_links(notice: Notice) -> bool:

@@ -111,3 +111,13 @@ def test_bad_and_expired_tokens_are_refused_naming_the_token(client, settings, s
     assert _follow(client, "/v1/l/short").json()["error"]["field"] == "token"  # 422
     assert _follow(client, f"/v1/l/{good}").headers["location"] == LIST
     assert events(store) == []  # no such delivery: nothing to record
+
+
+def test_an_address_outside_the_directory_gets_its_links_as_written(client, make_key, store):
+    set_category(store, "library", track_links=True)
+    body = {"category": "library", "channels": ["email"], "content": CONTENT,
+            "to": [{"email": "visitor@example.org"}]}
+    r = client.post("/v1/messages", json=body, headers={"Authorization": f"Bearer {make_key()}"})
+    assert r.status_code == 202, r.text
+    [row] = deliveries_of(store, r.json()["message_id"])
+    assert row.recipient_id.startswith("x_") and f"{LIST}." in row.content["text"]
