@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"  # where people reach the API (unsubscribe links)
     link_secret: SecretStr = SecretStr("clarion-dev-link-secret")  # set it in production
     unsubscribe_ttl_days: int = Field(60, ge=1, le=3650)
+    # how long a tracked link (categories with track_links; clarion/planning/links.py) works
+    link_tracking_ttl_days: int = Field(90, ge=1, le=3650)
     release_batch: int = Field(5000, ge=1, le=100_000)  # deferred deliveries per release step
 
     # approval (clarion/tasks/approval.py): emergencies, audiences above this size and senders

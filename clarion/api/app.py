@@ -13,8 +13,8 @@ from ..store.db import store_for
 from . import docs, errors
 from .middleware import BodyLimit, Metrics
 from .publishing import SharedPublisher
-from .routes import (campaigns, deliveries, inbox, messages, ops, policy, preferences,
-                     receipts, unsubscribe)
+from .routes import (campaigns, deliveries, inbox, links, messages, ops, policy,
+                     preferences, receipts, unsubscribe)
 from .state import ApiState
 
 
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         await st.publisher.close()
+        st.audit_trail.flush_now()  # what was noted in the last moment, while the store is here
 
     app = FastAPI(title="Clarion", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Campus notifications: campaigns, transactional messages, "
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
     errors.install(app)
     docs.install(app)  # /docs and /redoc from installed assets: no CDN needed
     for module in (campaigns, messages, deliveries, receipts, preferences, inbox, policy,
-                   unsubscribe, ops):
+                   unsubscribe, links, ops):
         app.include_router(module.router)
     from ..console import mount
     mount(app, st)  # the staff console at /console

@@ -25,12 +25,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..security import ApiSettings
 from ..store.db import Store
+from ..store.inbox import ITEM_COLUMNS
 from ..store.models import InboxMessage
 
 log = logging.getLogger("clarion.api.inbox")
 I = InboxMessage.__table__  # noqa: E741
-ITEM_COLUMNS = (I.c.id, I.c.delivery_id, I.c.category, I.c.title, I.c.body, I.c.url,
-                I.c.created_at, I.c.read_at)
 PAGE = 500  # rows per query
 QUEUE_SIZE = 1000  # rows waiting for one stream's reader
 

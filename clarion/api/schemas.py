@@ -201,3 +201,4 @@ class PreferenceItem(BaseModel):
 class PreferenceView(BaseModel):
     recipient_id: str
     items: list[PreferenceItem]
+    profiling: bool  # may what they do be recorded and learned from (their inbox order …)

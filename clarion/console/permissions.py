@@ -76,6 +76,7 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("PUT", "/v1/preferences/{recipient_id}"): "preferences.edit",
     ("GET", "/v1/unsubscribe/{token}"): PUBLIC,  # signed link
     ("POST", "/v1/unsubscribe/{token}"): PUBLIC,
+    ("GET", "/v1/l/{token}"): PUBLIC,  # signed tracked link
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
 }

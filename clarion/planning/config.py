@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from ..channels.registry import channel_specs
 from ..errors import NotFound, Rejected
 from ..settings import Settings
 from ..store import audit
+from ..store import engagement as engagement_sql
 from ..store import policy as sql
 from ..store.db import Store
 from .categories import CategorySettings
@@ -36,6 +37,23 @@ class PreferenceChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     preferences: list[PreferenceSpec] = Field(..., min_length=1, max_length=200)
+
+
+class MyChoices(BaseModel):
+    """What a person changes of their own (the inbox): preferences, whether what they do
+    may be learned from (``profiling``), or both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    preferences: list[PreferenceSpec] | None = Field(None, min_length=1, max_length=200)
+    profiling: StrictBool | None = Field(None, description="false: nothing of what I do is "
+                                         "recorded or learned from, and what was is forgotten")
+
+    @model_validator(mode="after")
+    def _something(self) -> MyChoices:
+        if self.preferences is None and self.profiling is None:
+            raise ValueError("give preferences, profiling or both")
+        return self
 
 
 # --- categories -------------------------------------------------------------------------------
@@ -79,10 +97,11 @@ def show_rule(store: Store, category: str, source: str) -> dict[str, Any]:
 
 # --- preferences ------------------------------------------------------------------------------
 
-def _check_preferences(store: Store, settings: Settings, change: PreferenceChange) -> None:
+def _check_preferences(store: Store, settings: Settings,
+                       preferences: list[PreferenceSpec]) -> None:
     categories = {c.name: c for c in list_categories(store)}
     channels = set(channel_specs(settings)) | {ANY_CHANNEL}
-    for i, p in enumerate(change.preferences):
+    for i, p in enumerate(preferences):
         where = f"preferences.{i}"
         if p.category not in categories:
             raise Rejected(f"{where}.category", f"unknown category {p.category!r}; known: "
@@ -98,14 +117,35 @@ def _check_preferences(store: Store, settings: Settings, change: PreferenceChang
 def set_preferences(store: Store, settings: Settings, recipient_id: str,
                     change: PreferenceChange, actor: str) -> None:
     """Set some of one person's choices (all or none)."""
+    set_choices(store, settings, recipient_id, change.preferences, None, actor)
+
+
+def set_choices(store: Store, settings: Settings, recipient_id: str,
+                preferences: list[PreferenceSpec] | None, profiling: bool | None,
+                actor: str) -> None:
+    """Set some of one person's preferences and/or their consent to profiling (off: what
+    was learned and recorded of them is forgotten) — all or none, audited as one change."""
     if not sql.known_recipient(store, recipient_id):
         raise NotFound(f"no recipient {recipient_id!r}")
-    _check_preferences(store, settings, change)
-    items = [p.model_dump() for p in change.preferences]
-    detail = "; ".join(f"{p.category}/{p.channel}={'in' if p.opted_in else 'out'}"
-                       for p in change.preferences)
-    sql.put_preferences(store, recipient_id, items, actor,
-                        audit.entry(actor, "preferences.set", recipient_id, "ok", detail))
+    _check_preferences(store, settings, preferences or [])
+    detail = [f"{p.category}/{p.channel}={'in' if p.opted_in else 'out'}"
+              for p in preferences or []]
+    if profiling is not None:
+        detail.append(f"profiling={'on' if profiling else 'off'}")
+    row = audit.entry(actor, "preferences.set", recipient_id, "ok", "; ".join(detail))
+    with store.connect() as conn:
+        if preferences:
+            sql.put_preferences_in(conn, recipient_id, [p.model_dump() for p in preferences],
+                                   actor)
+        if profiling is not None:
+            engagement_sql.set_profiling_in(conn, recipient_id, profiling)
+        audit.add(conn, row)
+
+
+def choices_view(store: Store, recipient_id: str) -> dict[str, Any]:
+    """A person's preferences per category, and whether they allow profiling."""
+    return {"recipient_id": recipient_id, "items": preferences_view(store, recipient_id),
+            "profiling": engagement_sql.profiling_of(store, recipient_id)}
 
 
 def preferences_view(store: Store, recipient_id: str) -> list[dict[str, Any]]:

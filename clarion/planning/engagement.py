@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from ..domain import DeliveryStatus as S
 from ..settings import Settings
 from ..store import engagement as sql
 from .quiet_hours import zone
@@ -28,3 +29,11 @@ def record_in(conn: Any, settings: Settings, deliveries: Sequence[dict[str, Any]
     if kind not in KINDS:
         raise ValueError(f"unknown engagement kind {kind!r}")
     return sql.record_in(conn, deliveries, kind, at, local_hour_in(settings))
+
+
+def receipt_signal(status: str, channel_kind: str) -> str | None:
+    """What a provider's receipt tells of engagement: a report of delivery, or an e-mail's
+    bounce (an SMS that failed says nothing of its reader)."""
+    if status == S.DELIVERED.value:
+        return "delivered"
+    return "bounced" if status == S.FAILED.value and channel_kind == "email" else None

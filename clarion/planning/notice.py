@@ -18,6 +18,7 @@ from ..settings import Settings
 from ..store import policy as sql
 from ..store.db import Store
 from .categories import CategorySettings
+from .links import LinkTracker
 from .policy import Notice
 from .routing import Route, route_for
 from .rows import Render, RowMaker, content_hash, wants_links
@@ -56,4 +57,5 @@ def row_maker(settings: Settings, notice: Notice, render: Render, source: str,
     specs = channel_specs(settings)
     kinds = {c: specs[c]["type"] for c in notice.route.channels}
     links = Links(settings, now) if wants_links(notice) else None
-    return RowMaker(notice, render, kinds, source, now, links)
+    tracker = LinkTracker(settings, now) if notice.category.track_links else None
+    return RowMaker(notice, render, kinds, source, now, links, tracker)

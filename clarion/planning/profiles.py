@@ -16,6 +16,7 @@ from typing import Any
 
 from ..intelligence.engagement.events import EngagementEvent, EngagementLog
 from ..store import engagement as sql
+from ..store import policy as policy_sql
 from ..store.db import Store
 
 WINDOW = timedelta(days=90)
@@ -80,3 +81,25 @@ def learn(store: Store, now: datetime) -> ProfileReport:
     report.pruned = sql.prune(store, now - RETENTION)
     report.seconds = round(time.perf_counter() - started, 2)
     return report
+
+
+def inbox_ranks(store: Store, recipient_id: str) -> tuple[dict[str, int], int] | None:
+    """How the inbox's ``for_you`` order ranks this reader's categories (lowest first), and
+    the rank of a category they have no learned interest in; None when they opted out of
+    profiling (their inbox keeps the default order)."""
+    if not sql.profiling_of(store, recipient_id):
+        return None
+    profile = sql.page_profiles(store, [recipient_id]).get(recipient_id) or {}
+    critical = {name for name, c in policy_sql.categories(store).items() if c["critical"]}
+    return ranks_by_interest(profile.get("interests") or {}, critical)
+
+
+def ranks_by_interest(interests: dict[str, float], critical: set[str]
+                      ) -> tuple[dict[str, int], int]:
+    """Critical categories rank 0 (always first, whatever the interest); the others 1, 2 …
+    by interest, highest first (equal interest, equal rank); those without one come last."""
+    scores = sorted({s for c, s in interests.items() if c not in critical}, reverse=True)
+    place = {s: i + 1 for i, s in enumerate(scores)}
+    ranks = {c: place[s] for c, s in interests.items() if c not in critical}
+    ranks.update(dict.fromkeys(critical, 0))
+    return ranks, len(scores) + 1

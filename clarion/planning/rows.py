@@ -1,6 +1,7 @@
 """Delivery rows from decisions: one row per (person, channel) decided, its content rendered
 for that channel (and for each channel of its fallback route), with what policy adds to the
-text: the unsubscribe link of a non-critical email, the opt-out hint of an SMS."""
+text: the unsubscribe link of a non-critical email, the opt-out hint of an SMS; and, in a
+category that tracks links, its links through the signed redirect (clarion.planning.links)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from ..content import SMS_KINDS
 from ..domain import Priority, delivery_id_for
+from .links import LinkTracker
 from .policy import SKIPPED, Decision, Notice
 from .unsubscribe import Links
 
@@ -43,6 +45,7 @@ class RowMaker:
     source: str
     now: datetime
     links: Links | None = None  # None: no unsubscribe links (critical or urgent notices)
+    tracker: LinkTracker | None = None  # None: links as written (track_links off)
 
     @property
     def owner(self) -> str:
@@ -71,6 +74,9 @@ class RowMaker:
     def content(self, channel: str, person: dict[str, Any]) -> dict[str, str]:
         fields = self.render(channel, person)
         kind = self.kinds.get(channel, channel)
+        if self.tracker is not None and _in_directory(person):
+            fields = self.tracker.wrap(kind, fields,
+                                       delivery_id_for(self.owner, person["id"], channel))
         if kind == "email":
             fields["unsubscribe_url"] = ""  # none, unless one is offered
             if self.links is not None and not person["id"].startswith("x_"):
@@ -89,6 +95,13 @@ class RowMaker:
     def _fallback(self, person: dict[str, Any], d: Decision) -> list[dict[str, Any]]:
         return [{"channel": c, "address": person.get(self.notice.address_fields[c]),
                  "content": self.content(c, person)} for c in d.fallback]
+
+
+def _in_directory(person: dict[str, Any]) -> bool:
+    """Someone of the directory (not an address given with a message, ``x_…``, nor a
+    preview's empty sample): whose clicks could be learned from."""
+    rid = person.get("id") or ""
+    return bool(rid) and not rid.startswith("x_")
 
 
 def wants_links(notice: Notice) -> bool:

@@ -88,10 +88,15 @@ def page_profiles(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Any]]
 def set_profiling(store: Store, recipient_id: str, on: bool) -> None:
     """A person's choice; turning it off forgets what was learned and recorded of them."""
     with store.connect() as conn:
-        conn.execute(update(R).where(R.c.id == recipient_id).values(profiling=on))
-        if not on:
-            conn.execute(delete(PP).where(PP.c.recipient_id == recipient_id))
-            conn.execute(delete(EV).where(EV.c.recipient_id == recipient_id))
+        set_profiling_in(conn, recipient_id, on)
+
+
+def set_profiling_in(conn: Any, recipient_id: str, on: bool) -> None:
+    """The same, inside the caller's transaction."""
+    conn.execute(update(R).where(R.c.id == recipient_id).values(profiling=on))
+    if not on:
+        conn.execute(delete(PP).where(PP.c.recipient_id == recipient_id))
+        conn.execute(delete(EV).where(EV.c.recipient_id == recipient_id))
 
 
 def profiling_of(store: Store, recipient_id: str) -> bool:
@@ -129,3 +134,19 @@ def _campaign_text(request: dict[str, Any]) -> tuple[str, str]:
     chosen = variants.get("default") or next(iter(variants.values()), {}) or {}
     return (chosen.get("title") or chosen.get("subject") or "",
             chosen.get("body") or chosen.get("text") or "")
+
+
+def not_recorded_in(conn: Any, delivery_ids: Sequence[str], kind: str
+                    ) -> list[dict[str, Any]]:
+    """The deliveries among ``delivery_ids`` (id, recipient_id, category, channel) with no
+    event of ``kind`` yet, inside the caller's transaction (a person's events are found
+    through their index)."""
+    found = [dict(r._mapping) for r in conn.execute(
+        select(D.c.id, D.c.recipient_id, D.c.category, D.c.channel)
+        .where(D.c.id.in_(list(delivery_ids))))]
+    if not found:
+        return []
+    seen = set(conn.execute(select(EV.c.delivery_id).where(
+        EV.c.recipient_id.in_({d["recipient_id"] for d in found}),
+        EV.c.delivery_id.in_([d["id"] for d in found]), EV.c.kind == kind)).scalars())
+    return [d for d in found if d["id"] not in seen]

@@ -100,19 +100,25 @@ def preferences_of(store: Store, recipient_id: str) -> list[dict[str, Any]]:
 def put_preferences(store: Store, recipient_id: str, items: Sequence[dict[str, Any]],
                     actor: str, audit_row: dict[str, Any] | None = None) -> None:
     """Set (category, channel, opted_in) choices of one person, in one transaction."""
+    with store.connect() as conn:
+        put_preferences_in(conn, recipient_id, items, actor)
+        audit.add(conn, audit_row)
+
+
+def put_preferences_in(conn: Any, recipient_id: str, items: Sequence[dict[str, Any]],
+                       actor: str) -> None:
+    """The same, inside the caller's transaction."""
     at = utcnow()
     rows = [{"recipient_id": recipient_id, "category": i["category"], "channel": i["channel"],
              "opted_in": bool(i["opted_in"]), "updated_at": at, "updated_by": actor}
             for i in items]
-    with store.connect() as conn:
-        for row in rows:  # a person changes a handful at a time
-            moved = conn.execute(update(P).where(
-                P.c.recipient_id == recipient_id, P.c.category == row["category"],
-                P.c.channel == row["channel"]).values(opted_in=row["opted_in"],
-                                                      updated_at=at, updated_by=actor))
-            if not moved.rowcount:
-                conn.execute(P.insert(), [row])
-        audit.add(conn, audit_row)
+    for row in rows:  # a person changes a handful at a time
+        moved = conn.execute(update(P).where(
+            P.c.recipient_id == recipient_id, P.c.category == row["category"],
+            P.c.channel == row["channel"]).values(opted_in=row["opted_in"],
+                                                  updated_at=at, updated_by=actor))
+        if not moved.rowcount:
+            conn.execute(P.insert(), [row])
 
 
 # --- decision counters --------------------------------------------------------------------------

@@ -6,34 +6,38 @@ every ``CLARION_INBOX_POLL_SECONDS``), within caps per recipient and in total; a
 with an ``expired`` event when its token expires.  Each event carries ``id:`` so a client
 reconnecting with ``Last-Event-ID`` resumes where it left off (without it, only rows newer
 than the connection are sent).  Reads are noted in the audit trail.
+
+Marking a message read records the engagement signal ``read`` (the first time, for a reader
+who allows profiling) in the same transaction.  ``order=for_you`` lists critical categories
+first, then the others by the reader's learned interest (clarion.planning.profiles), newest
+first within each; its cursor is ``RANK.ID``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func, insert, select, update
 
-from ...domain import DeliveryStatus as S
+from ...planning import engagement, profiles
 from ...security import InboxReader
+from ...store import inbox as inbox_sql
 from ...store.db import Store
 from ...store.deliveries import now
-from ...store.models import Delivery, DeliveryEvent, InboxMessage
 from .. import audit
 from ..auth import inbox_reader, inbox_session
 from ..errors import ApiError, responses
-from ..inbox_feed import ITEM_COLUMNS, InboxFeed, StreamsFull, Subscription, latest_id, rows_after
+from ..inbox_feed import InboxFeed, StreamsFull, Subscription, latest_id, rows_after
 from ..schemas import InboxItem, InboxPage
 from ..state import ApiState, state
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
-I, D, E = InboxMessage.__table__, Delivery.__table__, DeliveryEvent.__table__
 HEARTBEAT_SECONDS = 15.0
 MAX_ID = 2**63 - 1  # the id columns are 64-bit
+CURSOR = r"^[0-9]{1,19}(\.[0-9]{1,19})?$"  # ID, or RANK.ID in the for_you order
 
 
 def _noted(st: ApiState, recipient_id: str, action: str, target: Any, outcome: str = "ok",
@@ -42,45 +46,71 @@ def _noted(st: ApiState, recipient_id: str, action: str, target: Any, outcome: s
                                     detail))
 
 
-def _page(store: Store, recipient_id: str, limit: int, before: int | None) -> dict[str, Any]:
-    query = select(*ITEM_COLUMNS).where(I.c.recipient_id == recipient_id)
-    if before is not None:
-        query = query.where(I.c.id < before)
-    with store.read() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query.order_by(I.c.id.desc()).limit(limit))]
-        unread = conn.execute(select(func.count()).where(I.c.recipient_id == recipient_id,
-                                                         I.c.read_at.is_(None))).scalar_one()
-    cursor = str(rows[-1]["id"]) if len(rows) == limit else None
-    return {"items": rows, "unread": unread, "next_cursor": cursor}
+def _newest(store: Store, recipient_id: str, limit: int, cursor: str | None
+            ) -> dict[str, Any]:
+    rows, unread = inbox_sql.newest_page(store, recipient_id, limit,
+                                         _cursor_id(cursor) if cursor else None)
+    more = str(rows[-1]["id"]) if len(rows) == limit else None
+    return {"items": rows, "unread": unread, "next_cursor": more}
+
+
+def _for_you(store: Store, recipient_id: str, limit: int, cursor: str | None
+             ) -> dict[str, Any]:
+    """Critical categories first, then by the reader's learned interest, newest first
+    within each; the default order for a reader who opted out of profiling."""
+    order = profiles.inbox_ranks(store, recipient_id)
+    if order is None:
+        return _newest(store, recipient_id, limit, cursor)
+    ranks, other = order
+    rows, unread = inbox_sql.ranked_page(store, recipient_id, limit, ranks, other,
+                                         _ranked_cursor(cursor) if cursor else None)
+    more = f"{rows[-1]['rank']}.{rows[-1]['id']}" if len(rows) == limit else None
+    return {"items": rows, "unread": unread, "next_cursor": more}
+
+
+def _cursor_id(text: str) -> int:
+    """The id of a cursor (``ID``, or ``RANK.ID`` from the ``for_you`` order)."""
+    value = int(text.rpartition(".")[2])
+    if value > MAX_ID:
+        raise ApiError(422, "invalid", "cursor: not a cursor this inbox gave", "cursor")
+    return value
+
+
+def _ranked_cursor(text: str) -> tuple[int, int]:
+    rank, dot, _ = text.partition(".")
+    if not dot or int(rank) > MAX_ID:
+        raise ApiError(422, "invalid", "cursor: not a cursor of the for_you order (give "
+                                       "the next_cursor a for_you page gave)", "cursor")
+    return int(rank), _cursor_id(text)
+
+
+PAGES = {"newest": _newest, "for_you": _for_you}
 
 
 @router.get("", response_model=InboxPage, responses=responses(401, 422))
 async def list_inbox(request: Request, limit: int = Query(50, ge=1, le=200),
-                     cursor: int | None = Query(None, ge=0, le=MAX_ID),
+                     cursor: str | None = Query(None, pattern=CURSOR),
+                     order: Literal["newest", "for_you"] = Query(
+                         "newest", description="newest first, or for_you: critical "
+                         "categories first, then by the reader's interests"),
                      recipient_id: str = Depends(inbox_reader)):
-    """The newest messages first, and how many are unread."""
+    """The newest messages first (or ``for_you``), and how many are unread."""
     st = state(request)
-    page = await asyncio.to_thread(_page, st.store, recipient_id, limit, cursor)
-    _noted(st, recipient_id, "inbox.list", recipient_id, detail=f"{len(page['items'])} items")
+    page = await asyncio.to_thread(PAGES[order], st.store, recipient_id, limit, cursor)
+    _noted(st, recipient_id, "inbox.list", recipient_id,
+           detail=f"{len(page['items'])} items, {order}")
     return page
 
 
-def _mark_read(store: Store, recipient_id: str, item_id: int) -> bool:
+def _mark_read(st: ApiState, recipient_id: str, item_id: int) -> bool:
+    """Mark it read and, the first time, record the reading (if the reader allows
+    profiling), in one transaction."""
     at = now()
-    with store.connect() as conn:
-        delivery_id = conn.execute(select(I.c.delivery_id).where(
-            I.c.id == item_id, I.c.recipient_id == recipient_id)).scalar()
-        if delivery_id is None:
-            return False
-        conn.execute(update(I).where(I.c.id == item_id, I.c.read_at.is_(None)).values(read_at=at))
-        moved = conn.execute(update(D).where(D.c.id == delivery_id, D.c.status.in_(
-            (S.SENT.value, S.DELIVERED.value))).values(status=S.READ.value, updated_at=at)
-            .returning(D.c.attempts)).first()
-        if moved is not None:
-            conn.execute(insert(E), [{"delivery_id": delivery_id, "at": at, "attempt":
-                                      moved.attempts, "status": S.READ.value,
-                                      "actor": f"inbox:{recipient_id}"}])
-    return True
+    with st.store.connect() as conn:
+        first = inbox_sql.mark_read_in(conn, recipient_id, item_id, at)
+        if first:
+            engagement.record_in(conn, st.settings, first, "read", at)
+    return first is not None
 
 
 @router.post("/{item_id}/read", status_code=204, responses=responses(401, 404, 422))
@@ -88,7 +118,7 @@ async def mark_read(request: Request, item_id: int = Path(ge=1, le=MAX_ID),
                     recipient_id: str = Depends(inbox_reader)):
     """Mark one message read (its delivery moves to ``read``)."""
     st = state(request)
-    found = await asyncio.to_thread(_mark_read, st.store, recipient_id, item_id)
+    found = await asyncio.to_thread(_mark_read, st, recipient_id, item_id)
     _noted(st, recipient_id, "inbox.read", item_id, "ok" if found else "refused:404")
     if not found:
         raise ApiError(404, "not_found", f"no inbox message {item_id}", "item_id")

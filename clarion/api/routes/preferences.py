@@ -1,6 +1,8 @@
 """People's preferences: their own, through the campus app (``/v1/inbox/preferences``,
 inbox token), and anyone's within a key's audiences, for systems with the ``preferences``
-ability (``/v1/preferences/{recipient_id}``).  Critical categories cannot be opted out of."""
+ability (``/v1/preferences/{recipient_id}``).  Critical categories cannot be opted out of.
+A person also chooses, for themselves only, whether what they do may be learned from
+(``profiling``); staff see that choice but cannot make it for them."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 
 from ...errors import NotFound, Rejected
 from ...planning import config
-from ...planning.config import PreferenceChange
+from ...planning.config import MyChoices, PreferenceChange, PreferenceSpec
 from ...security import Principal
 from ...directory import people_by_id
 from .. import permissions
@@ -24,13 +26,12 @@ router = APIRouter(tags=["preferences"])
 
 
 def _view(st: ApiState, recipient_id: str) -> dict[str, Any]:
-    return {"recipient_id": recipient_id,
-            "items": config.preferences_view(st.store, recipient_id)}
+    return config.choices_view(st.store, recipient_id)
 
 
-def _change(st: ApiState, recipient_id: str, body: PreferenceChange, actor: str
-            ) -> dict[str, Any]:
-    config.set_preferences(st.store, st.settings, recipient_id, body, actor)
+def _change(st: ApiState, recipient_id: str, preferences: list[PreferenceSpec] | None,
+            profiling: bool | None, actor: str) -> dict[str, Any]:
+    config.set_choices(st.store, st.settings, recipient_id, preferences, profiling, actor)
     return _view(st, recipient_id)
 
 
@@ -50,10 +51,13 @@ async def my_preferences(request: Request, recipient_id: str = Depends(inbox_rea
 
 @router.put("/v1/inbox/preferences", response_model=PreferenceView,
             responses=responses(401, 404, 422))
-async def change_my_preferences(body: PreferenceChange, request: Request,
+async def change_my_preferences(body: MyChoices, request: Request,
                                 recipient_id: str = Depends(inbox_reader)):
-    """Opt in or out of categories, on a channel or on all (``*``)."""
-    return await _run(_change, state(request), recipient_id, body, f"recipient:{recipient_id}")
+    """Opt in or out of categories, on a channel or on all (``*``); and of profiling
+    (``"profiling": false``: what I do is no longer recorded or learned from, and what was
+    is forgotten)."""
+    return await _run(_change, state(request), recipient_id, body.preferences, body.profiling,
+                      f"recipient:{recipient_id}")
 
 
 def _reachable(st: ApiState, principal: Principal, recipient_id: str) -> None:
@@ -82,5 +86,5 @@ async def change_preferences_of(recipient_id: str, body: PreferenceChange, reque
     permissions.check_ability(principal, "preferences")
     st = state(request)
     await asyncio.to_thread(_reachable, st, principal, recipient_id)
-    return await _run(_change, st, recipient_id, body, principal.actor)
+    return await _run(_change, st, recipient_id, body.preferences, None, principal.actor)
 

@@ -7,34 +7,33 @@ logical channel (``sms``); a receipt signed with it touches only those channels'
 and only once they are ``sent`` (one still queued or sending was not handed to the provider
 yet: moving it would make the worker skip it unsent).  It moves them to ``delivered`` or
 ``failed`` with an event row; anything else is ``ignored``, and a delivery of another
-provider is ``unknown``, as if it did not exist.
+provider is ``unknown``, as if it did not exist.  A report of delivery is also an engagement
+signal ``delivered``, an e-mail's failure ``bounced`` (clarion.planning.engagement: only for
+people who allow profiling), recorded in the same transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from sqlalchemy import Connection, insert, update
 
 from ...channels.registry import channel_specs
 from ...channels.webhook import verify_signature
+from ...planning import engagement
 from ...settings import Settings
-from ...domain import DeliveryStatus as S
-from ...store.api_models import AuditEntry
+from ...store import audit as store_audit
+from ...store import receipts as receipts_sql
 from ...store.db import Store
 from ...store.deliveries import now
-from ...store.models import Delivery, DeliveryEvent
 from .. import audit
 from ..auth import refused
 from ..errors import ApiError, responses
-from ..schemas import Receipt, ReceiptBatch, ReceiptResult
+from ..schemas import ReceiptBatch, ReceiptResult
 from ..state import state
 
 router = APIRouter(tags=["receipts"])
-D, E = Delivery.__table__, DeliveryEvent.__table__
-REPORTABLE = (S.SENT.value,)
 
 
 def provider_channels(settings: Settings, provider: str) -> list[str]:
@@ -59,35 +58,27 @@ async def signed_by_provider(provider: str, request: Request,
     return provider
 
 
-def _apply_one(conn: Connection, receipt: Receipt, channels: list[str], actor: str,
-               at: datetime) -> str:
-    target = (D.c.id == receipt.delivery_id if receipt.delivery_id
-              else D.c.provider_message_id == receipt.provider_message_id)
-    target = target & D.c.channel.in_(channels)
-    moved = conn.execute(update(D).where(target, D.c.status.in_(REPORTABLE))
-                         .values(status=receipt.status, code=receipt.code,
-                                 reason=receipt.reason, updated_at=at)
-                         .returning(D.c.id, D.c.attempts)).all()
-    for row in moved:
-        conn.execute(insert(E), [{"delivery_id": row.id, "at": at, "status": receipt.status,
-                                  "attempt": row.attempts, "code": receipt.code,
-                                  "reason": receipt.reason, "actor": actor}])
-    if moved:
-        return "updated"
-    exists = conn.execute(D.select().with_only_columns(D.c.id).where(target).limit(1)).first()
-    return "ignored" if exists else "unknown"
-
-
 def apply_receipts(store: Store, settings: Settings, provider: str, batch: ReceiptBatch
                    ) -> dict[str, int]:
+    """Apply the batch, record what it tells of engagement (for people who allow
+    profiling) and audit it, in one transaction."""
     actor, at = f"receipt:{provider}", now()
     channels = provider_channels(settings, provider)
+    kinds = {name: spec["type"] for name, spec in channel_specs(settings).items()}
     result = {"updated": 0, "unknown": 0, "ignored": 0}
+    signals: dict[str, list[dict[str, Any]]] = {}
     with store.connect() as conn:
         for receipt in batch.receipts:
-            result[_apply_one(conn, receipt, channels, actor, at)] += 1
-        conn.execute(insert(AuditEntry), [audit.entry(actor, "receipt.apply", provider,
-                                                      "ok", str(result))])
+            outcome, moved = receipts_sql.apply_receipt_in(conn, receipt.model_dump(), channels,
+                                                           actor, at)
+            result[outcome] += 1
+            for row in moved:
+                kind = engagement.receipt_signal(receipt.status, kinds.get(row["channel"], ""))
+                if kind is not None:
+                    signals.setdefault(kind, []).append(row)
+        for kind, rows in signals.items():
+            engagement.record_in(conn, settings, rows, kind, at)
+        store_audit.add(conn, audit.entry(actor, "receipt.apply", provider, "ok", str(result)))
     return result
 
 
