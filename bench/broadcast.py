@@ -177,7 +177,8 @@ class Sampler(threading.Thread):
         self.stop_event.set()
 
 
-def _policy_site(store: Any, csv_path: Path, scenario: str) -> dict[str, Any] | None:
+def _policy_site(store: Any, csv_path: Path, scenario: str,
+                 first: list[str] | None = None) -> dict[str, Any] | None:
     """The notice's category made busy (bench/policy_site.py); an emergency has no policy."""
     if scenario == "emergency":
         return None
@@ -186,7 +187,7 @@ def _policy_site(store: Any, csv_path: Path, scenario: str) -> dict[str, Any] | 
     from policy_site import configure
     with csv_path.open(encoding="utf-8") as fh:
         people = [row["id"] for row in csv.DictReader(fh)]
-    return configure(store, json.loads(NOTICE.read_text())["category"], people)
+    return configure(store, json.loads(NOTICE.read_text())["category"], people, first)
 
 
 def _log_has(path: Path, text: str) -> int:
@@ -606,7 +607,8 @@ class Bench:
             report = import_csv(store, csv_path)
             result["import_seconds"] = round(time.time() - t, 2)
             result["imported"] = report.loaded
-            result["policy_site"] = _policy_site(store, csv_path, args.scenario)
+            result["policy_site"] = _policy_site(store, csv_path, args.scenario,
+                                                 channels if args.route == "first" else None)
 
             target = target_box[0] = make_target(args, procs, root, extra_env or {})
             env = {**self.base_env, "CLARION_DATA_DIR": str(root), "CLARION_DATABASE_URL": db_url,
@@ -642,10 +644,12 @@ class Bench:
                            name=f"Benchmark {label}")
             request["content"] = {k: v for k, v in request["content"].items()
                                   if k == "default" or k in channels}
+            if args.route == "first":  # the category's rule picks one channel a person
+                request["channels"] = "auto"
             req_path = root / "request.json"
             req_path.write_text(json.dumps(request))
             campaign_id = campaign_id_for(CampaignRequest.model_validate(request).campaign_key())
-            expected = recipients * len(channels)
+            expected = recipients * (1 if args.route == "first" else len(channels))
 
             scraper = None
             if metrics and args.scrape_interval > 0:
@@ -1086,6 +1090,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--recipients", type=int, default=None)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--channels", default=None)
+    p.add_argument("--route", choices=("named", "first"), default="named",
+                   help="first: the notice names no channels; its category's rule (mode first, "
+                   "over --channels) and a learned profile per person choose one each")
     p.add_argument("--metrics", choices=("on", "off", "both"), default="on",
                    help="workers with --metrics-port (on), without (off), or alternating (both)")
     p.add_argument("--scrape-interval", type=float, default=1.0,

@@ -27,7 +27,12 @@ def quiet_window_away_from(now: datetime, tz: str = "Asia/Shanghai") -> str:
     return f"{start:%H:00}-{start + timedelta(hours=1):%H:00}"
 
 
-def configure(store: Any, category: str, people: list[str]) -> dict[str, Any]:
+def configure(store: Any, category: str, people: list[str],
+              first: list[str] | None = None) -> dict[str, Any]:
+    """``first``: a routing rule of mode ``first`` over these channels for the category, and a
+    learned profile for every person that reads them in the rule's order — so the policy
+    stage's predictions read and apply a profile per person yet choose what the rule would
+    (the same deliveries with predictions on or off: ``--route first``)."""
     current = next(c for c in config.list_categories(store) if c.name == category)
     busy = current.model_copy(update={
         "quiet_hours": quiet_window_away_from(datetime.now(timezone.utc)),
@@ -40,5 +45,20 @@ def configure(store: Any, category: str, people: list[str]) -> dict[str, Any]:
     with store.connect() as conn:
         for start in range(0, len(rows), 5000):
             conn.execute(insert(Preference), rows[start:start + 5000])
-    return {"category": category, "quiet_hours": busy.quiet_hours, "caps": [3, 10],
+    site = {"category": category, "quiet_hours": busy.quiet_hours, "caps": [3, 10],
             "preferences": len(rows)}
+    if first:
+        site.update(_first_route(store, category, people, first))
+    return site
+
+
+def _first_route(store: Any, category: str, people: list[str], channels: list[str]
+                 ) -> dict[str, Any]:
+    from clarion.planning.routing import RuleSpec
+    from clarion.settings import get_settings
+    from clarion.store.engagement import put_profiles
+    config.set_rule(store, get_settings(), category, RuleSpec(channels=channels, mode="first"),
+                    "bench")
+    put_profiles(store, [{"recipient_id": rid, "channel_order": channels, "usual_hour": None,
+                          "interests": {category: 0.5}, "events": 20} for rid in people])
+    return {"rule": f"first: {' → '.join(channels)}", "profiles": len(people)}
