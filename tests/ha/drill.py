@@ -118,7 +118,7 @@ class Stack:
         asyncio.run(self.declare_on_node_1())
         say("Prefect server, work pool, deployment, lost-run automation")
         self.prefect = Prefect(self.root, self.procs, free_port())
-        self.prefect.start(self.s.lost_run_after_s)
+        self.prefect.start(self.s.lost_run_after_s, self.env)
         os.environ.update({k: v for k, v in self.prefect.env.items()})
         say("clarion workers on hosts " + ", ".join(HOSTS) + "; Prefect workers on "
             + ", ".join(PREFECT_HOSTS))
@@ -137,6 +137,7 @@ class Stack:
             "CLARION_CHANNELS": json.dumps(self.providers.channels),
             "CLARION_DATA_DIR": str(self.root / "var"),
             "CLARION_RETRY_DELAYS": "[1, 2, 5, 10, 30]",
+            "CLARION_APPROVAL": "off",  # the drill is of the parts, not of the approver
             "DO_NOT_TRACK": "1",
         }
 

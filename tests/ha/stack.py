@@ -243,19 +243,22 @@ class Prefect:
                     "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                     "PREFECT_UI_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
 
-    def start(self, lost_after_s: float) -> None:
+    def start(self, lost_after_s: float, site: dict[str, str]) -> None:
+        """``site``: the CLARION_* variables of the site, for the deployment's form (its
+        channels and categories are the site's choices)."""
         env = {k: v for k, v in self.env.items() if k != "PREFECT_API_URL"}
         self.procs.start("prefect-server", [str(BIN / "prefect"), "server", "start", "--host",
                                             BRIDGE, "--port", str(self.port)], env)
         _wait_http(f"{self.api}/health", 180)
         self.cli("work-pool", "create", self.POOL, "--type", "process", "--overwrite")
-        self.cli("--no-prompt", "deploy", "--name", "broadcast")
+        self.cli("--no-prompt", "deploy", "--name", "broadcast", env=site)
         subprocess.run([sys.executable, "-m", "clarion.flows.recovery", "--within",
                         str(lost_after_s)], env={**os.environ, **self.env}, cwd=REPO,
                        check=True, capture_output=True, timeout=120)
 
-    def cli(self, *args: str) -> None:
-        subprocess.run([str(BIN / "prefect"), *args], env={**os.environ, **self.env},
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> None:
+        subprocess.run([str(BIN / "prefect"), *args], env={**os.environ, **(env or {}),
+                                                           **self.env},
                        cwd=REPO, check=True, capture_output=True, timeout=180)
 
     def start_worker(self, host: str, env: dict[str, str]) -> subprocess.Popen:
