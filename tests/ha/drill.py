@@ -73,6 +73,13 @@ class Settings:
     root: Path = field(default_factory=lambda: Path(f"/tmp/clarion-ha-drill-{os.getpid()}"))
 
 
+def prefect_api(url: str):  # type: ignore[no-untyped-def]
+    """Prefect's client settings pointed at ``url`` for the block (a test process has its
+    own session server set already)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    return temporary_settings({PREFECT_API_URL: url})
+
+
 # ---- the set-up ------------------------------------------------------------------------------
 
 class Stack:
@@ -119,6 +126,7 @@ class Stack:
         say("Prefect server, work pool, deployment, lost-run automation")
         self.prefect = Prefect(self.root, self.procs, free_port())
         self.prefect.start(self.s.lost_run_after_s, self.env)
+        self._saved_env = {k: os.environ.get(k) for k in self.prefect.env}
         os.environ.update({k: v for k, v in self.prefect.env.items()})
         say("clarion workers on hosts " + ", ".join(HOSTS) + "; Prefect workers on "
             + ", ".join(PREFECT_HOSTS))
@@ -192,6 +200,11 @@ class Stack:
                 step()
             except Exception as exc:  # noqa: BLE001 - tear down the rest whatever happens
                 say(f"cleaning up {what} failed: {exc}")
+        for key, value in getattr(self, "_saved_env", {}).items():  # the process's own again
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         if self.s.keep:
             say(f"logs kept in {self.root / 'logs'}")
         else:
@@ -271,8 +284,9 @@ class Campaign:
         assert self.stack.providers
         self.mark = self.stack.providers.mark()
         self.t0 = time.time()
-        run = run_deployment("broadcast/broadcast", timeout=0,
-                             parameters={"request": self.request, "wait": True})
+        with prefect_api(self.stack.prefect.api):  # the drill's server, whatever this
+            run = run_deployment("broadcast/broadcast", timeout=0,  # process was set to
+                                 parameters={"request": self.request, "wait": True})
         self.flow_run_id = run.id
 
     def now(self) -> float:
@@ -303,7 +317,7 @@ class Campaign:
 
     def flow_run(self) -> Any:
         from prefect.client.orchestration import get_client
-        with get_client(sync_client=True) as client:
+        with prefect_api(self.stack.prefect.api), get_client(sync_client=True) as client:
             return client.read_flow_run(self.flow_run_id)
 
 
