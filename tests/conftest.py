@@ -337,6 +337,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     (directly or through ``clarion_env``, ``settings``, ``store`` …): the rest do not touch
     a database and ran already in the SQLite pass.  Tests of SQLite's own mechanisms
     (``sqlite_only``: its writer queue, WAL, query plans) stay out of it."""
+    if os.environ.get("CLARION_HA_DRILL") != "1":  # the drill restarts PostgreSQL and
+        # takes minutes: its own run (scripts/ha-drill.sh, or CLARION_HA_DRILL=1 pytest
+        # tests/ha/test_drill.py), not the suite's
+        drill = [i for i in items if i.get_closest_marker("ha_drill")]
+        if drill:
+            config.hook.pytest_deselected(items=drill)
+            items[:] = [i for i in items if not i.get_closest_marker("ha_drill")]
     if TEST_DB != "postgresql":
         return
     keep, drop = [], []

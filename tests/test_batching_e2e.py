@@ -53,7 +53,9 @@ def test_twenty_thousand_identical_sms_go_out_in_twenty_calls(prefect_api, store
         print(f"\n{N} SMS: {len(calls)} calls {sorted(set(actions))}, numbers per call "
               f"min {min(sizes)} max {max(sizes)}, {elapsed:.1f}s from worker start")
         assert summary(store, cid)["sms"]["sent"] == N
-        assert set(actions) == {"SendSms"} and len(calls) <= 20  # no faults: no retries
+        # no faults: no retries; full calls of 1,000 but for a batch each worker's flush timer
+        # may cut short (20 full calls, at most one more per worker)
+        assert set(actions) == {"SendSms"} and len(calls) <= 20 + 2 and max(sizes) <= 1000
         assert len(aliyun.sent) == N == len({s["number"] for s in aliyun.sent})
         with store.session() as s:
             recorded = s.scalar(select(func.count()).select_from(Delivery).where(

@@ -25,7 +25,7 @@ from . import drill
 from .stack import missing_capabilities
 
 RECIPIENTS = int(os.environ.get("CLARION_HA_TEST_RECIPIENTS", "2000"))
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.ha_drill, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")
