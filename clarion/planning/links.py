@@ -16,7 +16,6 @@ from __future__ import annotations
 import html
 import logging
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,13 +50,11 @@ class LinkTracker:
     """Wraps the links of one notice's deliveries (the expiry is the same for all)."""
 
     def __init__(self, settings: Settings, now: datetime):
-        self.secret = settings.link_secret.get_secret_value().encode()
-        self.base = settings.public_url.rstrip("/") + PATH
-        self.expires = int(now.timestamp()) + settings.link_tracking_ttl_days * 86400
+        self.links = signing.PublicLinks(settings, PURPOSE, PATH,
+                                         settings.link_tracking_ttl_days, now)
 
     def url(self, delivery_id: str, target: str) -> str:
-        return self.base + signing.sign(self.secret, PURPOSE, [delivery_id, target],
-                                        self.expires)
+        return self.links.url([delivery_id, target])
 
     def wrap(self, kind: str, fields: dict[str, str], delivery_id: str) -> dict[str, str]:
         """``fields`` (rendered for a channel of adapter type ``kind``) with their links
@@ -121,9 +118,8 @@ def _rewrite_hrefs(markup: str, wrap: Any) -> str:
 def read(settings: Settings, token: str, now: float | None = None) -> Click:
     """What a tracked link points to; signing.BadToken when it was changed, is not ours or
     has expired."""
-    fields = signing.verify(settings.link_secret.get_secret_value().encode(), PURPOSE, token,
-                            time.time() if now is None else now)
-    if len(fields) != 2 or not is_web_link(fields[1]):
+    fields = signing.read_link(settings, PURPOSE, token, 2, now)
+    if not is_web_link(fields[1]):
         raise signing.BadToken("token", "this link is not valid")
     return Click(*fields)
 

@@ -79,7 +79,7 @@ class RowMaker:
                                        delivery_id_for(self.owner, person["id"], channel))
         if kind == "email":
             fields["unsubscribe_url"] = ""  # none, unless one is offered
-            if self.links is not None and not person["id"].startswith("x_"):
+            if self.links is not None and _in_directory(person):
                 _add_unsubscribe(fields, self.links.url(person["id"],
                                                         self.notice.category.name, channel))
         elif kind in SMS_KINDS and self._footer():
@@ -99,7 +99,7 @@ class RowMaker:
 
 def _in_directory(person: dict[str, Any]) -> bool:
     """Someone of the directory (not an address given with a message, ``x_…``, nor a
-    preview's empty sample): whose clicks could be learned from."""
+    preview's empty sample): who can unsubscribe, whose clicks could be learned from."""
     rid = person.get("id") or ""
     return bool(rid) and not rid.startswith("x_")
 

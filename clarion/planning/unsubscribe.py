@@ -8,7 +8,6 @@ Links expire (``CLARION_UNSUBSCRIBE_TTL_DAYS``) and are signed with ``CLARION_LI
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,23 +31,16 @@ class Links:
     """Mints the unsubscribe links of one notice (the expiry is the same for all)."""
 
     def __init__(self, settings: Settings, now: datetime):
-        self.secret = settings.link_secret.get_secret_value().encode()
-        self.base = settings.public_url.rstrip("/")
-        self.expires = int(now.timestamp()) + settings.unsubscribe_ttl_days * 86400
+        self.links = signing.PublicLinks(settings, PURPOSE, "/v1/unsubscribe/",
+                                         settings.unsubscribe_ttl_days, now)
 
     def url(self, recipient_id: str, category: str, channel: str) -> str:
-        token = signing.sign(self.secret, PURPOSE, [recipient_id, category, channel],
-                             self.expires)
-        return f"{self.base}/v1/unsubscribe/{token}"
+        return self.links.url([recipient_id, category, channel])
 
 
 def read(settings: Settings, token: str, now: float | None = None) -> Unsubscribe:
     """What a link asks for; signing.BadToken when it is forged or expired."""
-    fields = signing.verify(settings.link_secret.get_secret_value().encode(), PURPOSE, token,
-                            time.time() if now is None else now)
-    if len(fields) != 3:
-        raise signing.BadToken("token", "this link is not valid")
-    return Unsubscribe(*fields)
+    return Unsubscribe(*signing.read_link(settings, PURPOSE, token, 3, now))
 
 
 def apply(store: Store, request: Unsubscribe) -> bool:
