@@ -509,16 +509,7 @@ def make_target(args: argparse.Namespace, procs: Any, root: Path,
     return GatewayTarget(procs, root)
 
 
-EMERGENCY = {
-    "name": "Fire alarm", "category": "emergency", "priority": "emergency",
-    "audience": {"everyone": True}, "channels": ["sms", "wecom", "inbox"],
-    "content": {
-        "default": {"title": "Fire alarm in {{ building }}",
-                    "body": "Fire alarm in {{ building }}. Leave the building now by the "
-                            "nearest exit and do not use the lifts."},
-        "sms": {"text": "[Campus Security] Fire alarm in {{ building }}: leave now by the "
-                        "nearest exit, no lifts."}},
-    "variables": {"building": "the Library"}, "source": "security-office"}
+EMERGENCY = REPO / "clarion" / "demo" / "emergency.json"  # the alert, shared with the HA drill
 
 
 # ---- one run ---------------------------------------------------------------------------------
@@ -638,7 +629,7 @@ class Bench:
             if args.profile:
                 profilers.append(self._pyspy(procs, root, "worker-0", worker_pids[0]))
 
-            request = (json.loads(json.dumps(EMERGENCY)) if args.scenario == "emergency"
+            request = (json.loads(EMERGENCY.read_text()) if args.scenario == "emergency"
                        else json.loads(NOTICE.read_text()))
             request.update(channels=channels, idempotency_key=f"bench-{ns}",
                            name=f"Benchmark {label}")

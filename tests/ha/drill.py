@@ -44,21 +44,12 @@ from .stack import (
     BRIDGE, REPO, Cluster, Database, Hosts, Prefect, Procs, Providers, missing_capabilities,
 )
 
-CHANNELS = ("sms", "wecom", "inbox")
 HOSTS = ("a", "b", "c")
 PREFECT_HOSTS = ("a", "b")
 CUT_HOST = "c"
 OPEN = ("pending", "queued", "sending", "deferred")
-EMERGENCY = {
-    "name": "Fire alarm", "category": "emergency", "priority": "emergency",
-    "audience": {"everyone": True}, "channels": list(CHANNELS),
-    "content": {
-        "default": {"title": "Fire alarm in {{ building }}",
-                    "body": "Fire alarm in {{ building }}. Leave the building now by the "
-                            "nearest exit and do not use the lifts."},
-        "sms": {"text": "[Campus Security] Fire alarm in {{ building }}: leave now by the "
-                        "nearest exit, no lifts."}},
-    "source": "security-office"}
+EMERGENCY = REPO / "clarion" / "demo" / "emergency.json"  # the benchmark's alert too
+CHANNELS = tuple(json.loads(EMERGENCY.read_text())["channels"])  # SMS, WeCom, inbox
 
 
 @dataclass
@@ -269,7 +260,7 @@ class Campaign:
     def __init__(self, stack: Stack, label: str):
         from clarion.domain import CampaignRequest, campaign_id_for
         self.stack, self.label = stack, label
-        request = json.loads(json.dumps(EMERGENCY))
+        request = json.loads(EMERGENCY.read_text())
         request.update(idempotency_key=f"drill-{stack.namespace}-{label}",
                        name=f"Drill: {label}", variables={"building": f"the Library ({label})"})
         self.request = request
