@@ -2,7 +2,8 @@
 site loaded into SQLite or PostgreSQL (``CLARION_TEST_DB``) comes back as the log it was
 made from — every delivery in the window that reached a profiled person, its channel and
 category, when it was sent and first read, the local hour of that read — and the
-retrain-models flow's profile step learns from it."""
+retrain-models flow's profile step learns from it (each profile keeping how many deliveries
+of each category the person got and read)."""
 
 from __future__ import annotations
 
@@ -78,3 +79,9 @@ def test_a_person_who_opts_out_is_not_read_and_the_profiles_are_learned(store, s
     learned = engagement.page_profiles(store, site.log.people)
     assert leaver not in learned and len(learned) == len(site.log.people) - 1
     assert all(p["interests"] and p["channel_order"] for p in learned.values())
+    someone = got.people.index(site.log.people[1])
+    mine = got.person == someone
+    assert learned[site.log.people[1]]["reads"] == {
+        category: {"sent": int((mine & (got.topic == t)).sum()),
+                   "read": int((mine & (got.topic == t) & got.read).sum())}
+        for t, category in enumerate(got.topics) if (mine & (got.topic == t)).any()}

@@ -1,5 +1,6 @@
 """Each person's profile, learned from what they read: the order of the channels they read
-fastest, the local hour they usually read at, their interest per category.
+fastest, the local hour they usually read at, their interest per category (and how many of
+each category's deliveries they got and read, for the console's segment figures).
 
 Learned by the weekly retrain-models flow from the site's engagement history (deliveries
 that reached people who have not opted out of profiling, and their reads and clicks); read
@@ -55,13 +56,14 @@ def _interests(log: EngagementLog) -> dict[str, dict[str, float]]:
 
 def profiles_from(log: EngagementLog) -> list[dict[str, Any]]:
     from ..intelligence.engagement.channel_order import fit_channel_times
+    from ..intelligence.engagement.segments import person_reads
     from ..intelligence.engagement.send_time import fit_usual_hours
     import numpy as np
     times, hours, interests = fit_channel_times(log), fit_usual_hours(log), _interests(log)
-    counts = np.bincount(log.person, minlength=len(log.people))
+    counts, reads = np.bincount(log.person, minlength=len(log.people)), person_reads(log)
     return [{"recipient_id": p, "channel_order": times.order(p, log.channels),
              "usual_hour": hours.usual_hour(p), "interests": interests.get(p),
-             "events": int(counts[i])} for i, p in enumerate(log.people)]
+             "reads": reads[p], "events": int(counts[i])} for i, p in enumerate(log.people)]
 
 
 def learn(store: Store, now: datetime) -> ProfileReport:
