@@ -20,10 +20,10 @@ STATIC = Path(__file__).parent / "static"
 
 def _router() -> APIRouter:
     from .pages import (access, approvals, auth, campaigns, compose, deliveries, directory,
-                        overview, rules, templates)
+                        insights, overview, rules, templates)
     router = APIRouter(prefix="/console")
-    for module in (auth, overview, campaigns, compose, approvals, deliveries, directory,
-                   templates, rules, access):
+    for module in (auth, overview, campaigns, compose, insights, approvals, deliveries,
+                   directory, templates, rules, access):
         router.include_router(module.router)
     return router
 

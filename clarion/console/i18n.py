@@ -51,13 +51,29 @@ ZH: dict[str, str] = {
     "Approved by": "批准人", "Rejected by": "驳回人", "waiting": "等待中",
     "running": "发送中", "completed": "已完成", "cancelled": "已取消", "failed": "失败",
     "Progress": "进度", "None ticked: the category's routing rule.": "不勾选：按类别的路由规则。", "Saved to the audit log.": "已记入审计日志。",
+    "insights": "受众洞察", "Insights": "受众洞察", "Show": "显示",
+    "Who reads {category}": "谁在读「{category}」", "Segment": "分组", "Read": "阅读率",
+    "Read / delivered": "已读 / 送达", "People": "人数", "people": "人",
+    "vs everyone": "相对全体", "Learned interest": "学得的兴趣",
+    "role": "角色", "department": "院系", "grade": "年级",
+    "too little data": "数据太少",
+    "The category's deliveries of the {days} days before the weekly retrain to people who "
+    "allow profiling, by segment: read (or a link followed) out of delivered, and the interest "
+    "the retrain learned of them (0–1).":
+        "每周重新训练前 {days} 天内，该类别送达允许画像者的投递，按分组统计：已读（或点击链接）"
+        "占送达之比，以及训练学得的兴趣（0–1）。",
+    "Retrained {at}.": "训练于 {at}。",
+    "Too little data: fewer than {people} people or {deliveries} deliveries (nothing is shown "
+    "of so few people).": "数据太少：不足 {people} 人或 {deliveries} 次投递（人数这么少时不显示任何数字）。",
+    "All {n} segments": "全部 {n} 个分组", "Nothing recorded yet for this category.":
+        "该类别尚无记录。",
 }
 
 
 NAV_TITLES = {"overview": "Overview", "campaigns": "Campaigns", "compose": "Compose",
-              "approvals": "Approvals", "deliveries": "Deliveries", "directory": "Directory",
-              "templates": "Templates", "rules": "Rules & preferences", "access": "Access",
-              "audit": "Audit log"}
+              "insights": "Insights", "approvals": "Approvals", "deliveries": "Deliveries",
+              "directory": "Directory", "templates": "Templates", "rules": "Rules & preferences",
+              "access": "Access", "audit": "Audit log"}
 
 
 def translate(locale: str, text: str, **values: Any) -> str:

@@ -1,9 +1,10 @@
 """Reproduce the held-out figures of docs/INTELLIGENCE.md.
 
-    python -m clarion.intelligence.evaluate               # all three
+    python -m clarion.intelligence.evaluate               # all four
     python -m clarion.intelligence.evaluate classify [--compare]
     python -m clarion.intelligence.evaluate summaries
     python -m clarion.intelligence.evaluate recommend [--people N]
+    python -m clarion.intelligence.evaluate segments [--people N]
 
 Everything is deterministic (fixed splits and seeds); the figures come from the held-out
 families of the shipped corpus and from a simulated engagement log.
@@ -51,14 +52,21 @@ def run_recommend(people: int) -> None:
     print(format_recommendation(evaluate_recommendation(people=people)))
 
 
+def run_segments(people: int) -> None:
+    from .evaluation.segments import evaluate_segments, format_segments
+
+    print(format_segments(evaluate_segments(people=people), people))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m clarion.intelligence.evaluate",
                                      description="held-out evaluation of clarion.intelligence")
     parser.add_argument("part", nargs="?", default="all",
-                        choices=["all", "classify", "summaries", "recommend"])
+                        choices=["all", "classify", "summaries", "recommend", "segments"])
     parser.add_argument("--compare", action="store_true",
                         help="classify: also cross-validate alternative setups on the training side")
-    parser.add_argument("--people", type=int, default=5000, help="recommend: simulated people")
+    parser.add_argument("--people", type=int, default=None,
+                        help="recommend, segments: simulated people (5,000; 3,000)")
     args = parser.parse_args(argv)
     if args.part in ("all", "classify"):
         print("== category suggestion ==")
@@ -68,7 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         run_summaries()
     if args.part in ("all", "recommend"):
         print("== engagement predictions (simulated log) ==")
-        run_recommend(args.people)
+        run_recommend(args.people or 5000)
+    if args.part in ("all", "segments"):
+        print("== audience segments that engage with a category (simulated site) ==")
+        run_segments(args.people or 3000)
     return 0
 
 

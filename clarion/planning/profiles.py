@@ -1,5 +1,6 @@
 """Each person's profile, learned from what they read: the order of the channels they read
-fastest, the local hour they usually read at, their interest per category.
+fastest, the local hour they usually read at, their interest per category (and how many of
+each category's deliveries they got and read, for the console's segment figures).
 
 Learned by the weekly retrain-models flow from the site's engagement history (deliveries
 that reached people who have not opted out of profiling, and their reads and clicks); read
@@ -10,11 +11,12 @@ are never held, reordered or hidden.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..intelligence.engagement.events import EngagementEvent, EngagementLog
+from ..intelligence.engagement.events import EngagementLog, LogBuilder
 from ..store import engagement as sql
 from ..store import policy as policy_sql
 from ..store.db import Store
@@ -30,57 +32,65 @@ class ProfileReport:
     events: int = 0
     pruned: int = 0
     seconds: float = 0.0
+    load_s: float = 0.0   # reading the history from the database into a columnar log
+    fit_s: float = 0.0    # channel times, usual hours, interests, each person's profile
+    save_s: float = 0.0   # writing the profiles
 
 
-def _events(store: Store, since: datetime) -> list[EngagementEvent]:
-    out = []
-    for rows in sql.history(store, since):
-        for rid, did, category, channel, sent, read, hour in rows:
-            out.append(EngagementEvent(rid, did, category, channel, _ts(sent),
-                                       _ts(read) if read is not None else None, hour))
-    return out
-
-
-def _ts(at: datetime) -> float:
-    from datetime import timezone
-    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).timestamp()
+def history_log(store: Store, since: datetime) -> EngagementLog:
+    """The site's history since ``since`` as a columnar log, read from the store a chunk of
+    columns at a time."""
+    log = LogBuilder()
+    for columns in sql.history_chunks(store, since):
+        log.add(*columns)
+    return log.build()
 
 
 def _interests(log: EngagementLog) -> dict[str, dict[str, float]]:
     """Per person, a score per category (ALS over person × category reads)."""
     if int(log.read.sum()) < MIN_READS_FOR_INTERESTS or len(log.topics) < 2:
         return {}
-    from ..intelligence.engagement.interests import fit_als
-    model = fit_als(log, factors=min(16, len(log.topics)))
-    scores = model.scores(list(range(len(log.people))))
-    return {p: {t: round(float(s), 4) for t, s in zip(log.topics, scores[i])}
-            for i, p in enumerate(log.people)}
+    from ..intelligence.engagement.interests import learned_interests
+    return learned_interests(log)
 
 
 def profiles_from(log: EngagementLog) -> list[dict[str, Any]]:
     from ..intelligence.engagement.channel_order import fit_channel_times
+    from ..intelligence.engagement.segments import person_reads
     from ..intelligence.engagement.send_time import fit_usual_hours
     import numpy as np
     times, hours, interests = fit_channel_times(log), fit_usual_hours(log), _interests(log)
-    counts = np.bincount(log.person, minlength=len(log.people))
+    counts, reads = np.bincount(log.person, minlength=len(log.people)), person_reads(log)
     return [{"recipient_id": p, "channel_order": times.order(p, log.channels),
              "usual_hour": hours.usual_hour(p), "interests": interests.get(p),
-             "events": int(counts[i])} for i, p in enumerate(log.people)]
+             "reads": reads[p], "events": int(counts[i])} for i, p in enumerate(log.people)]
 
 
 def learn(store: Store, now: datetime) -> ProfileReport:
     """Learn every profiled person's profile from the last ``WINDOW``; prune old events."""
-    import time
-    started = time.perf_counter()
-    events = _events(store, now - WINDOW)
-    report = ProfileReport(events=len(events))
-    if events:
-        profiles = profiles_from(EngagementLog.from_events(events))
+    watch = _Stopwatch()
+    log = history_log(store, now - WINDOW)
+    report = ProfileReport(events=len(log), load_s=watch.lap())
+    if len(log):
+        profiles = profiles_from(log)
+        report.fit_s = watch.lap()
         sql.put_profiles(store, profiles)
+        report.save_s = watch.lap()
         report.people = len(profiles)
     report.pruned = sql.prune(store, now - RETENTION)
-    report.seconds = round(time.perf_counter() - started, 2)
+    report.seconds = round(watch.lap() + report.load_s + report.fit_s + report.save_s, 2)
     return report
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+
+    def lap(self) -> float:
+        """Seconds since the last lap (or the start), rounded to 0.01."""
+        now = time.perf_counter()
+        seconds, self._last = now - self._last, now
+        return round(seconds, 2)
 
 
 def inbox_ranks(store: Store, recipient_id: str) -> tuple[dict[str, int], int] | None:

@@ -3,7 +3,9 @@ the models learn from, and the profiles they produce — in bulk."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +13,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from .db import Store
 from .deliveries import insert_ignore
+from .dialects import epoch_seconds
 from .engagement_models import EngagementEvent, PersonProfile
 from .models import Delivery, DeliveryEvent, Recipient, utcnow
 
@@ -41,29 +44,58 @@ def record_in(conn: Any, deliveries: Sequence[dict[str, Any]], kind: str, at: da
     return len(rows)
 
 
-def history(store: Store, since: datetime, chunk: int = 50_000) -> Iterator[list[tuple]]:
-    """Deliveries that reached profiled people since ``since``, with when each was first
-    read or clicked: (recipient, delivery, category, channel, sent at, read at, hour)."""
+HISTORY_COLUMNS = ("recipient_id", "category", "channel", "sent_at", "read_at", "hour")
+
+
+def _history_query(since: datetime) -> Any:
+    """Every delivery since ``since`` that reached a person who has not opted out, and its
+    first read or click.  The reads are grouped over the whole (pruned) table, and opted-out
+    people are a list to leave out (people are never removed from the directory, only made
+    inactive): so SQLite scans both tables once rather than walking an index row by row
+    (11.9 s against 28 s for 2.9 million deliveries, docs/INTELLIGENCE.md)."""
     first = (select(EV.c.delivery_id, func.min(EV.c.at).label("read_at"),
                     func.min(EV.c.local_hour).label("hour"))
-             .where(EV.c.kind.in_(("read", "clicked")), EV.c.at >= since)
-             .group_by(EV.c.delivery_id).subquery())
-    query = (select(D.c.recipient_id, D.c.id, D.c.category, D.c.channel, D.c.created_at,
-                    first.c.read_at, first.c.hour)
-             .join(R, R.c.id == D.c.recipient_id)
-             .outerjoin(first, first.c.delivery_id == D.c.id)
-             .where(D.c.created_at >= since, D.c.status.in_(REACHED), R.c.profiling.is_(True))
-             .order_by(D.c.id))
-    after = None
-    while True:
-        with store.read() as conn:
-            page = query if after is None else query.where(D.c.id > after)
-            rows = [tuple(r) for r in conn.execute(page.limit(chunk))]
-        if rows:
-            yield rows
-        if len(rows) < chunk:
-            return
-        after = rows[-1][1]
+             .where(EV.c.kind.in_(("read", "clicked"))).group_by(EV.c.delivery_id).subquery())
+    opted_out = select(R.c.id).where(R.c.profiling.is_not(True))
+    return (select(D.c.recipient_id, D.c.category, D.c.channel, epoch_seconds(D.c.created_at),
+                   epoch_seconds(first.c.read_at), first.c.hour)
+            .outerjoin(first, first.c.delivery_id == D.c.id)
+            .where(D.c.created_at >= since, D.c.status.in_(REACHED),
+                   D.c.recipient_id.not_in(opted_out)))
+
+
+def history_chunks(store: Store, since: datetime, chunk: int = 100_000
+                   ) -> Iterator[tuple[Sequence[Any], ...]]:
+    """Deliveries that reached profiled people since ``since``, with when each was first
+    read or clicked, ``chunk`` rows at a time as one sequence per column
+    (``HISTORY_COLUMNS``: recipient, category, channel, sent at and read at in POSIX seconds
+    — read at None when never read — and the local hour of that read).  One query; the times
+    come as numbers from the database, not as a ``datetime`` made per value.  Turn each chunk
+    into arrays before asking for the next: millions of values kept in Python lists make every
+    pass of the garbage collector walk all of them."""
+    with store.read() as conn:
+        result = conn.execution_options(stream_results=True).execute(_history_query(since))
+        while True:
+            with _collector_paused():
+                columns = tuple(zip(*result.fetchmany(chunk)))
+            if not columns:
+                return
+            yield columns
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a chunk of rows is made: the collector would walk
+    the chunk's row objects (none of which is in a cycle) again and again — 24.4 CPU-s
+    against 17.5 for 2.9 million rows on SQLite, measured.  Process-wide, so only for the
+    fetch itself, and left off if someone else had turned it off."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def put_profiles(store: Store, profiles: Sequence[dict[str, Any]]) -> None:

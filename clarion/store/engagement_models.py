@@ -36,7 +36,9 @@ class EngagementEvent(Base):
 
 class PersonProfile(Base):
     """What the models learned of one person: the order of channels they read fastest, the
-    local hour they usually read at, their interest per category."""
+    local hour they usually read at, their interest per category, and per category how many
+    deliveries of the window reached them and how many they read (``{"library": {"sent": 12,
+    "read": 5}}``: what the console's segment figures add up)."""
 
     __tablename__ = "person_profiles"
 
@@ -45,5 +47,6 @@ class PersonProfile(Base):
     channel_order: Mapped[list[str] | None] = mapped_column()
     usual_hour: Mapped[int | None] = mapped_column(SmallInteger)
     interests: Mapped[dict[str, Any] | None] = mapped_column()
+    reads: Mapped[dict[str, Any] | None] = mapped_column()
     events: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -21,8 +21,11 @@ from ...store import console as sql
 from ...store import console_directory as people
 from ...store.models import Template
 from ..compose_form import allowed_values, build_request, check_scopes, scheduled_time
+from ..insights import who_reads
+from ..permissions import allowed
 from ..preview import preview
 from ..web import Ctx, page, preview_fragment, redirect, render
+from .insights import PANEL_ROWS
 
 router = APIRouter()
 
@@ -62,10 +65,19 @@ def _options(ctx: Ctx) -> dict[str, Any]:
                            if p is not Priority.EMERGENCY or "emergency" in scopes.categories]}
 
 
+def _who_reads(ctx: Ctx, chosen: str | None, categories: list[str]) -> dict[str, Any] | None:
+    """The "Who reads …" panel of the chosen category (the first one before any is)."""
+    if not categories or not allowed(ctx.staff.role, "insights.view"):
+        return None
+    return who_reads(ctx.state.store, chosen if chosen in categories else categories[0])
+
+
 def _form_page(ctx: Ctx, status: int = 200, **values: Any) -> Response:
     form = ctx.form or {"nonce": secrets.token_urlsafe(12), "content_mode": "inline"}
+    options = _options(ctx)
     return render(ctx, "compose.html", status, f=form, zone=ctx.state.settings.default_timezone,
-                  **_options(ctx), **values)
+                  w=_who_reads(ctx, form.get("category"), options["categories"]), rows=PANEL_ROWS,
+                  **options, **values)
 
 
 @page(router, "GET", "/compose", "campaigns.send")

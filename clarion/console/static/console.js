@@ -51,6 +51,19 @@ function livePreview() {
   });
 }
 
+function whoReads() {
+  var panel = document.querySelector("[data-who-reads]");
+  var category = document.getElementById("category");
+  if (!panel || !category) { return; }
+  category.addEventListener("change", function () {
+    var url = panel.getAttribute("data-who-reads") + "?category=" +
+      encodeURIComponent(category.value);
+    fetch(url, {credentials: "same-origin"})
+      .then(function (r) { return r.text(); })
+      .then(function (html) { panel.innerHTML = html; });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
-  autosubmit(); confirms(); liveProgress(); livePreview();
+  autosubmit(); confirms(); liveProgress(); livePreview(); whoReads();
 });

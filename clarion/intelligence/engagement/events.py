@@ -65,6 +65,40 @@ class EngagementLog:
                    np.array(delay, dtype=np.float64), np.array(hour, dtype=np.int8))
 
 
+class LogBuilder:
+    """A log made from chunks of columns (times in POSIX seconds; read at None: not read), as
+    the store reads the site's history: each chunk becomes codes and arrays at once."""
+
+    def __init__(self) -> None:
+        self._codes: tuple[dict[str, int], ...] = ({}, {}, {})  # people, channels, topics
+        self._parts: list[tuple[Any, ...]] = []
+
+    def add(self, person_ids: Sequence[str], categories: Sequence[str],
+            channels: Sequence[str], sent_at: Sequence[float],
+            read_at: Sequence[float | None], hour: Sequence[int | None]) -> "LogBuilder":
+        import numpy as np
+
+        people, channel_codes, topics = self._codes
+        sent = np.asarray(sent_at, dtype=np.float64)
+        delay = np.maximum(np.array(read_at, dtype=np.float64) - sent, 0.0)  # None → NaN
+        hours = np.array(hour, dtype=np.float64)
+        self._parts.append((
+            np.array([people.setdefault(p, len(people)) for p in person_ids], dtype=np.int32),
+            np.array([channel_codes.setdefault(c, len(channel_codes)) for c in channels],
+                     dtype=np.int16),
+            np.array([topics.setdefault(t, len(topics)) for t in categories], dtype=np.int32),
+            sent, delay, np.where(np.isnan(delay) | np.isnan(hours), -1, hours).astype(np.int8)))
+        return self
+
+    def build(self) -> EngagementLog:
+        import numpy as np
+
+        columns = [np.concatenate(c) for c in zip(*self._parts)] if self._parts else \
+            [np.zeros(0, dtype=t) for t in (np.int32, np.int16, np.int32, np.float64,
+                                            np.float64, np.int8)]
+        return EngagementLog(*(list(codes) for codes in self._codes), *columns)
+
+
 def topic_of(event: EngagementEvent) -> str:
     return f"{event.category}/{event.tag}" if event.tag else event.category
 

@@ -74,6 +74,15 @@ def fit_als(log: EngagementLog, factors: int = 16, iterations: int = 15,
                         _to_numpy(model.user_factors), _to_numpy(model.item_factors))
 
 
+def learned_interests(log: EngagementLog, factors: int = 16) -> dict[str, dict[str, float]]:
+    """Per person, a score per topic from ALS with ``factors`` factors (at most one per
+    topic), rounded to 4 places: what a person's profile keeps."""
+    model = fit_als(log, factors=min(factors, len(log.topics)))
+    scores = model.scores(list(range(len(log.people))))
+    return {p: {t: round(float(s), 4) for t, s in zip(log.topics, scores[i])}
+            for i, p in enumerate(log.people)}
+
+
 def fit_popularity(log: EngagementLog) -> PopularInterests:
     import numpy as np
 
