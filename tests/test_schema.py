@@ -22,8 +22,8 @@ def test_migrations_match_the_models(store) -> None:
 
 
 def test_the_fast_start_knows_the_newest_migration(store) -> None:
-    """A process starts without Alembic when the database is at HEAD_REVISION: that constant
-    must be the scripts' head, and the migrated database must be at it."""
+    """A process starts without Alembic when the database is at HEAD_REVISION (the newest
+    script's file name): it must be Alembic's head, and the migrated database must be at it."""
     from alembic.script import ScriptDirectory
 
     from clarion.store.migrate import HEAD_REVISION, alembic_config, stored_revision

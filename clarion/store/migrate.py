@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# The newest migration's revision: a process that finds the database at it starts without
-# importing Alembic (about 0.3 s of every command's start); tests/test_migrations.py checks
-# that it is the head of the scripts.
-HEAD_REVISION = "0008"
+# Each script's file name starts with its revision ("0009_profile_reads.py"): the newest is the
+# head.  A process that finds the database at it starts without importing Alembic (about 0.3 s
+# of every command's start); tests/test_schema.py checks this against Alembic's own head.
+HEAD_REVISION = max(p.name.split("_")[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
 _LOCK_ID = 0x0C1A810  # advisory lock number for PostgreSQL (with the schema's hash)
 _TRY_LOCK = "SELECT pg_try_advisory_lock(:k, hashtext(current_schema()))"
 _UNLOCK = "SELECT pg_advisory_unlock(:k, hashtext(current_schema()))"
