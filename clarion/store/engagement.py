@@ -52,7 +52,7 @@ def _history_query(since: datetime) -> Any:
     first read or click.  The reads are grouped over the whole (pruned) table, and opted-out
     people are a list to leave out (people are never removed from the directory, only made
     inactive): so SQLite scans both tables once rather than walking an index row by row
-    (11.9 s against 28 s for 2.9 million deliveries, docs/INTELLIGENCE.md)."""
+    (12–15 s against 28 s for 2.9 million deliveries, docs/INTELLIGENCE.md)."""
     first = (select(EV.c.delivery_id, func.min(EV.c.at).label("read_at"),
                     func.min(EV.c.local_hour).label("hour"))
              .where(EV.c.kind.in_(("read", "clicked"))).group_by(EV.c.delivery_id).subquery())
@@ -87,8 +87,8 @@ def history_chunks(store: Store, since: datetime, chunk: int = 100_000
 def _collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while a chunk of rows is made: the collector would walk
     the chunk's row objects (none of which is in a cycle) again and again — 24.4 CPU-s
-    against 17.5 for 2.9 million rows on SQLite, measured.  Process-wide, so only for the
-    fetch itself, and left off if someone else had turned it off."""
+    against 18–19 for 2.9 million rows on SQLite, measured.  Process-wide, so only while one
+    chunk is fetched and made columns, and left off if someone else had turned it off."""
     was_on = gc.isenabled()
     gc.disable()
     try:
