@@ -20,3 +20,9 @@ run() {  # pytest exits 5 when it collects nothing: that is a failure here
 
 run SQLite -q "$@"
 CLARION_TEST_DB=postgresql run PostgreSQL -q "$@"
+# The HA drill (docs/SCALING.md) last and on its own: it restarts PostgreSQL, brings up its
+# own cluster, hosts and Prefect server, and takes a few minutes. A run with pytest arguments
+# (a subset) leaves it out; `scripts/ha-drill.sh` runs it with its figures.
+if [ $# -eq 0 ]; then
+  CLARION_HA_DRILL=1 run "the HA drill" -q tests/ha/test_drill.py
+fi
