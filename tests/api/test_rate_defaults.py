@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -30,14 +31,20 @@ def test_twenty_concurrent_repeats_of_one_key_pass_a_slow_key(live_api, campus, 
     campus(40)
     key = make_key("slow-producer", rate=2)  # a bucket of two: 18 of 20 would be 429 if counted
     headers = {**auth(key), "Idempotency-Key": "overdue-burst"}
+    started = time.monotonic()
     answers = burst(live_api.url, lambda _i: headers)
     assert [r.status_code for r in answers] == [202] * 20, [r.text for r in answers]
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in answers) == 19
     assert counts(store) == (1, 20)
-    # the burst spent one token of two: one new request passes, the one after is refused
+    # the burst spent one token of two: one new request passes, and the one after is refused
+    # unless half a second went by since the burst began (the bucket refills at 2/s: a slow,
+    # busy machine can take that long over 22 requests)
     fresh = httpx.post(f"{live_api.url}/v1/messages", json=BODY, headers=auth(key), timeout=30)
+    sent_again = time.monotonic()
     again = httpx.post(f"{live_api.url}/v1/messages", json=BODY, headers=auth(key), timeout=30)
-    assert fresh.status_code == 202 and again.status_code == 429
+    assert fresh.status_code == 202
+    if sent_again - started < 0.5:
+        assert again.status_code == 429, again.text
 
 
 def test_a_later_replay_in_another_process_costs_nothing(app, settings, api_settings, campus,
