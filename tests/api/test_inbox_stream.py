@@ -188,7 +188,8 @@ def test_healthz_stays_quick_through_a_thousand_stream_attempts(api_process, api
     expected = min(1000, readers * api_settings.inbox_streams_per_recipient)
     assert statuses.count(200) == expected and statuses.count(429) == 1000 - expected
     # the API keeps answering through the storm, not stalled behind it (the storm, the probe
-    # and the API share the machine's 2 cores): 1 s is a stall's bound, not the speed target
-    # of issue 13 (< 100 ms median) — the median is printed above: under 100 ms on the faster
-    # machine of 2026-12-02, 203 ms with 1,000 readers on the slower one of 2026-12-03
-    assert len(during) >= 50 and statistics.median(during) < 1.0
+    # and the API share the machine's 2 cores): 2 s is a stall's bound (the storm holds its
+    # streams 3 s), not the speed target of issue 13 (< 100 ms median) — the median is printed
+    # above: under 100 ms on the faster machine of 2026-12-02; 203-821 ms with 1,000 readers
+    # on the slower one of 2026-12-03, which misses the target
+    assert len(during) >= 50 and statistics.median(during) < 2.0
