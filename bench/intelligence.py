@@ -128,11 +128,26 @@ def bench_retrain_db(events: int, db: str | None, keep: bool = False) -> dict:
         timed = Timed()
         report = learn_profiles.fn()
         spent = timed.spent()
+        spent["who_reads_s"] = time_who_reads(url)
     finally:
         if not keep:
             drop()
     return {"database": url.split(":", 1)[0].split("+")[0], "machine": machine(),
             "kept": url if keep else None, "seeded": seeded, "retrain": report, **spent}
+
+
+def time_who_reads(url: str) -> dict:
+    """Seconds per category of the console's "Who reads …" figures over the profiles the
+    retrain just wrote (the store's per-segment sums and the ranking)."""
+    from clarion.console.insights import categories, who_reads
+    from clarion.store.db import store_for
+    store = store_for(url)
+    seconds = {}
+    for category in categories(store):
+        started = time.perf_counter()
+        who_reads(store, category)
+        seconds[category] = round(time.perf_counter() - started, 3)
+    return seconds
 
 
 class Timed:
