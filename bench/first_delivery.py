@@ -4,10 +4,12 @@ system's API call) to the first SMS at the gateway, with the platform already ru
 
 One fresh data dir under /tmp: the capture SMS gateway (its own process), a sample campus,
 a category ``bench`` without quiet hours, then ``clarion up`` (Prefect server, deployment
-server, 2 workers, API) exactly as documented.  Then, alternating ABBA:
+server, 2 workers, API) exactly as documented.  Then, alternating (ABC CBA):
 
-* ``cli``: ``clarion campaign send --request FILE`` (the flow runs in the CLI's process
-  against the stack's Prefect server);
+* ``cli``: ``clarion campaign send --request FILE`` (the CLI checks the request and hands
+  it to the stack's warm campaign runner, which runs the flow on the stack's Prefect server);
+* ``cli-here``: the same with ``--no-runner`` (the flow runs in the CLI's own process, which
+  imports Prefect first: how every CLI call ran before the runner);
 * ``api``: ``POST /v1/campaigns`` to the stack's API (a flow run of the served deployment,
   started by the deployment server in a new process).
 
@@ -36,6 +38,7 @@ import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
+LABELS = ("cli", "cli-here", "api")
 BUSY = ("user", "system", "nice", "irq", "softirq", "steal")
 
 
@@ -90,11 +93,12 @@ def notice(key: str) -> dict[str, Any]:
             "content": {"default": {"title": "Bench", "body": f"{key}: {{{{ recipient.name }}}}"}}}
 
 
-def send_cli(env: dict[str, str], root: Path, key: str) -> float:
+def send_cli(env: dict[str, str], root: Path, key: str, here: bool = False) -> float:
     path = root / f"{key}.json"
     path.write_text(json.dumps(notice(key)))
     started = time.time()
-    subprocess.Popen([PY, "-m", "clarion.cli.main", "campaign", "send", "--request", str(path)],
+    subprocess.Popen([PY, "-m", "clarion.cli.main", "campaign", "send", "--request", str(path),
+                      *(["--no-runner"] if here else [])],
                      env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return started
 
@@ -115,6 +119,7 @@ def one_run(env: dict[str, str], root: Path, state: dict, token: str, label: str
     ours = [p["pid"] for p in state["procs"]]
     cpu0, sys0, me0 = cpu_of(ours), psutil.cpu_times(), cpu_of([os.getpid()])
     started = (send_cli(env, root, key) if label == "cli" else
+               send_cli(env, root, key, here=True) if label == "cli-here" else
                send_api(state["api"], token, key))
     first = first_at(root / "sms.jsonl", f"{key}:")
     time.sleep(1.5)  # let the run finish before the next one
@@ -148,7 +153,8 @@ def setup(root: Path, people: int) -> tuple[dict[str, str], dict, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--blocks", type=int, default=2, help="ABBA blocks (4 runs each)")
+    parser.add_argument("--blocks", type=int, default=2,
+                        help="ABCCBA blocks (each path twice in each)")
     parser.add_argument("--people", type=int, default=2000)
     parser.add_argument("--json-out")
     args = parser.parse_args()
@@ -156,7 +162,7 @@ def main() -> int:
     env, state, token = setup(root, args.people)
     runs = []
     try:
-        for i, pair in enumerate([("cli", "api"), ("api", "cli")] * args.blocks):
+        for i, pair in enumerate([LABELS, LABELS[::-1]] * args.blocks):
             for label in pair:
                 runs.append(one_run(env, root, state, token, label, i))
                 print(json.dumps(runs[-1]), flush=True)
@@ -167,7 +173,7 @@ def main() -> int:
     summary = {label: {"median_first_delivery_s": statistics.median(
         r["first_delivery_s"] for r in runs if r["label"] == label and r["first_delivery_s"]),
         "median_other_cpu_s": statistics.median(
-        r["other_cpu_s"] for r in runs if r["label"] == label)} for label in ("cli", "api")}
+        r["other_cpu_s"] for r in runs if r["label"] == label)} for label in LABELS}
     result = {"up_s": state["up_s"], "people": args.people, "summary": summary, "runs": runs}
     print(json.dumps(summary, indent=2))
     if args.json_out:

@@ -62,15 +62,17 @@ def stack(clarion_env, sms_gateway, campus):  # type: ignore[no-untyped-def]
 def test_up_send_status_down(stack, store, tmp_path):
     state, printed, gateway, n = stack
     assert [p["name"] for p in state["procs"]] == [
-        "prefect-server", "deployment-server", "worker-0", "api"]
+        "prefect-server", "deployment-server", "campaign-runner", "worker-0", "api"]
     ui = state["procs"][0]["url"]
     assert f"Prefect UI: {ui}" in " ".join(printed.split())
-    assert httpx.get(f"{state['procs'][3]['url']}/healthz", timeout=5).status_code == 200
+    assert httpx.get(f"{state['procs'][4]['url']}/healthz", timeout=5).status_code == 200
     request = tmp_path / "notice.json"
     request.write_text(json.dumps(sms_notice("stack")))
     sent = clarion("campaign", "send", "--request", str(request), "--wait", "--json")
     assert sent.returncode == 0, sent.stderr
     assert "temporary" not in sent.stderr  # the stack's Prefect server, not a temporary one
+    runner = state["procs"][2]["pid"]  # the warm runner ran the flow, not the CLI's process
+    assert f"the campaign runner (pid {runner}) runs the flow" in " ".join(sent.stderr.split())
     result = json.loads(sent.stdout.strip().splitlines()[-1])
     assert result["channels"]["sms"]["sent"] == n == gateway.stats()["received"]
     runs = httpx.post(f"{state['prefect_api']}/flow_runs/filter", json={}, timeout=10).json()

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from .. import campaigns
 from ..domain import CampaignRequest
+from ..runner.client import HandedRun, LocalRun, RunnerGone
 from ..settings import Settings
 from .common import (console, describe_validation, err_console, fail, read_json,
                      settings_and_store)
@@ -42,15 +43,21 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
          as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
          timeout: float = typer.Option(3600, help="seconds to wait at most"),
          preview: bool = typer.Option(False, "--preview", help="show what each channel "
-                                      "would send a sample recipient, and send nothing")
+                                      "would send a sample recipient, and send nothing"),
+         no_runner: bool = typer.Option(False, "--no-runner", help="run the flow in this "
+                                        "process even when a campaign runner is up")
          ) -> None:
-    """Check a campaign request, then run the broadcast flow for it (against the Prefect
-    server of `clarion up` or PREFECT_API_URL; without one, a temporary server)."""
+    """Check a campaign request, then run the broadcast flow for it: in the campaign runner
+    of `clarion up` when one is up (warm: the first delivery comes sooner), else in this
+    process, against the stack's Prefect server or PREFECT_API_URL (without one, a
+    temporary server)."""
     settings, store = settings_and_store()
-    if not preview:
+    if not preview and (no_runner or not _runner_is_up(settings)):
         use_prefect_server(settings)  # before Prefect is imported: it reads PREFECT_API_URL
-    warm = threading.Thread(target=_import_flow, daemon=True)  # Prefect's import is slow:
-    warm.start()                                               # overlap it with the checks
+        # Prefect's import is slow: overlap it with the checks. Not a daemon thread: an
+        # interpreter that exits (a refusal) while a daemon thread is halfway through
+        # importing C extensions can abort (SIGABRT, seen in CI); this one is waited for.
+        threading.Thread(target=_import_flow, name="import-prefect").start()
     request = load_request(request_file)
     try:  # refuse bad input before anything exists; "auto": the category suggested now
         prepared = campaigns.prepare(store, settings, request)
@@ -63,16 +70,45 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
     if preview:
         _print_preview(campaigns.preview(store, settings, request))
         return
-    outcome = _run_flow_in_background(request, wait, timeout)
-    campaign_id = _await_campaign_id(store, request, outcome)
+    run = (_run_flow_here(request, wait, timeout) if no_runner else
+           _start_flow(settings, request, wait, timeout))
+    campaign_id = _await_campaign_id(store, request, run)
     record(store, "campaign.create", campaign_id, "ok", request.name)
     if wait:
-        _follow(store, campaign_id, outcome, quiet=as_json)
-    outcome["thread"].join()
-    if "error" in outcome:
-        fail(f"the broadcast flow failed: {outcome['error']}", code=1)
+        _follow(store, campaign_id, run, quiet=as_json)
+    try:
+        run.join()
+    except RunnerGone as exc:
+        fail(f"{exc}; `clarion campaign status {campaign_id}` follows it", code=1)
+    if run.error is not None:
+        fail(f"the broadcast flow failed: {run.error}", code=1)
     info = campaigns.get(store, campaign_id)
     _print_result(info, as_json)
+
+
+def _runner_is_up(settings: Settings) -> bool:
+    """A campaign runner of a running `clarion up` stack (then Prefect is not imported here)."""
+    from ..stack.state import load
+    state = load(settings)
+    runner = state.get("campaign-runner") if state is not None else None
+    return runner is not None and runner.alive()
+
+
+def _start_flow(settings: Settings, request: CampaignRequest, wait: bool,
+                timeout: float) -> LocalRun | HandedRun:
+    """Hand the flow to a warm campaign runner if one consumes its queue; else run it here."""
+    from ..runner.client import PICKUP_TIMEOUT_S, hand_over
+    handed = hand_over(settings, request.model_dump(mode="json"), wait, timeout)
+    if handed is not None:
+        if handed.started():
+            err_console.print(f"the campaign runner (pid {handed.runner_pid}) runs the flow",
+                              highlight=False)
+            return handed
+        err_console.print(f"no campaign runner took the request in {PICKUP_TIMEOUT_S:.0f} s: "
+                          "running the flow in this process", highlight=False)
+    if "PREFECT_API_URL" not in __import__("os").environ:
+        use_prefect_server(settings)
+    return _run_flow_here(request, wait, timeout)
 
 
 def use_prefect_server(settings: Settings) -> None:
@@ -108,38 +144,34 @@ def _import_flow() -> None:
     import clarion.flows.broadcast  # noqa: F401
 
 
-def _run_flow_in_background(request: CampaignRequest, wait: bool, timeout: float) -> dict[str, Any]:
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
+def _run_flow_here(request: CampaignRequest, wait: bool, timeout: float) -> LocalRun:
+    def target() -> Any:
         import asyncio
 
         from ..flows.broadcast import broadcast
-        try:
-            outcome["result"] = asyncio.run(broadcast(request, wait=wait, timeout_s=timeout))
-        except BaseException as exc:  # noqa: BLE001 - reported to the user below
-            outcome["error"] = f"{type(exc).__name__}: {exc}"
-
-    outcome["thread"] = threading.Thread(target=target, name="broadcast-flow", daemon=True)
-    outcome["thread"].start()
-    return outcome
+        return asyncio.run(broadcast(request, wait=wait, timeout_s=timeout))
+    return LocalRun(target)
 
 
-def _await_campaign_id(store, request: CampaignRequest, outcome: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]
+def _await_campaign_id(store, request: CampaignRequest, run: LocalRun | HandedRun) -> str:  # type: ignore[no-untyped-def]
     from ..domain import campaign_id_for
     campaign_id = campaign_id_for(request.campaign_key())
-    while outcome["thread"].is_alive():
-        try:
-            campaigns.get(store, campaign_id)
-            return campaign_id
-        except campaigns.CampaignNotFound:
-            time.sleep(0.05)
-    if "error" in outcome:
-        fail(f"the broadcast flow failed: {outcome['error']}", code=1)
+    try:
+        while True:
+            try:
+                campaigns.get(store, campaign_id)
+                return campaign_id
+            except campaigns.CampaignNotFound:
+                if not run.alive(wait_s=0.05):
+                    break
+    except RunnerGone as exc:
+        fail(str(exc), code=1)
+    if run.error is not None:
+        fail(f"the broadcast flow failed: {run.error}", code=1)
     return campaign_id
 
 
-def _follow(store, campaign_id: str, outcome: dict[str, Any], quiet: bool) -> None:  # type: ignore[no-untyped-def]
+def _follow(store, campaign_id: str, run: LocalRun | HandedRun, quiet: bool) -> None:  # type: ignore[no-untyped-def]
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
@@ -150,9 +182,11 @@ def _follow(store, campaign_id: str, outcome: dict[str, Any], quiet: bool) -> No
                 if channel not in bars:
                     bars[channel] = progress.add_task(channel, total=c["total"])
                 progress.update(bars[channel], total=c["total"], completed=c["total"] - c["open"])
-            if not outcome["thread"].is_alive():
-                return
-            time.sleep(0.25)
+            try:
+                if not run.alive(wait_s=0.25):
+                    return
+            except RunnerGone:
+                return  # said by the caller's join
 
 
 def _print_result(info: dict[str, Any], as_json: bool) -> None:

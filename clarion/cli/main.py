@@ -113,6 +113,27 @@ def digest(category: Optional[str] = typer.Option(None, help="one category (defa
                   f"({', '.join(f'{k}: {v}' for k, v in report.by_category.items()) or '-'})")
 
 
+@app.command("runner")
+def runner(concurrency: int = typer.Option(8, min=1, help="flows run at once"),
+           log_level: str = typer.Option("INFO")) -> None:
+    """Run the broadcast flows that `campaign send` hands over, in this warm process
+    (Prefect imported once; `clarion up` starts one). Run any number, on any machine."""
+    import os
+
+    from ..logs import setup_logging
+    from ..stack.state import running_prefect_api
+    settings, _store = settings_and_store()
+    setup_logging(log_level, settings.log_json)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    api = os.environ.get("PREFECT_API_URL") or running_prefect_api(settings)
+    if not api:
+        fail("no Prefect server for the flow runs: set PREFECT_API_URL, or run `clarion up` "
+             "(which starts a server and a runner)")
+    os.environ["PREFECT_API_URL"] = api
+    from ..runner.service import serve as serve_runner
+    serve_runner(settings, concurrency)
+
+
 @app.command("serve")
 def serve(take_over: bool = typer.Option(
         False, "--take-over",

@@ -62,6 +62,10 @@ def deployment_server() -> Service:
                    logged("Your deployments are being served"))
 
 
+def campaign_runner() -> Service:
+    return Service("campaign-runner", clarion("runner"), logged("campaign runner ready"))
+
+
 def workers(count: int) -> list[Service]:
     out = []
     for i in range(count):

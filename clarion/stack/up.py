@@ -80,7 +80,8 @@ def up(settings: Settings, workers: int = 2, with_api: bool = True,
     state.env["PREFECT_API_URL"] = state.prefect_api
     save(settings, state)
     _prepare_prefect(state, root)
-    parts = [services.deployment_server(), *services.workers(workers)]
+    parts = [services.deployment_server(), services.campaign_runner(),
+             *services.workers(workers)]
     parts += [services.api(settings.public_url)] if with_api else []
     say(f"starting {', '.join(p.name for p in parts)} …")
     wait_ready([(p, start(p, state, settings)) for p in parts])

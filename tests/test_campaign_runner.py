@@ -1,0 +1,89 @@
+"""The campaign runner (``clarion runner``): ``campaign send`` hands the checked request to
+this warm process, which runs the broadcast flow on the Prefect server; a request it cannot
+read is answered, not fatal; without a runner the CLI runs the flow itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import httpx
+import pika
+
+from clarion import campaigns
+from clarion.runner.protocol import queue_name
+
+from .conftest import ROOT, wait_until
+from .scenarios import sms_notice
+
+
+def _clarion(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "clarion.cli.main", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+def _start_runner(tmp_path):  # type: ignore[no-untyped-def]
+    log = tmp_path / "runner.log"
+    proc = subprocess.Popen([sys.executable, "-m", "clarion.cli.main", "runner"], cwd=ROOT,
+                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    wait_until(lambda: "campaign runner ready" in log.read_text() or proc.poll() is not None,
+               timeout=120, message="the runner to start")
+    assert proc.poll() is None, log.read_text()
+    return proc, log
+
+
+def test_send_hands_the_flow_to_the_runner(prefect_api, clarion_env, settings, store,
+                                           sms_gateway, campus, workers, tmp_path):
+    gateway, n = sms_gateway(), campus(30)
+    workers.start("sms")
+    runner, log = _start_runner(tmp_path)
+    try:
+        request = tmp_path / "notice.json"
+        request.write_text(json.dumps(sms_notice("runner")))
+        sent = _clarion("campaign", "send", "--request", str(request), "--wait", "--json")
+        assert sent.returncode == 0, sent.stderr
+        assert f"the campaign runner (pid {runner.pid}) runs the flow" in sent.stderr
+        result = json.loads(sent.stdout.strip().splitlines()[-1])
+        assert result["status"] == "completed"
+        assert result["channels"]["sms"]["sent"] == n == gateway.stats()["received"]
+        flow_run_id = campaigns.get(store, result["campaign_id"])["flow_run_id"]
+        run = httpx.get(f"{prefect_api}/flow_runs/{flow_run_id}", timeout=10).json()
+        assert run["state_type"] == "COMPLETED"  # a flow run on the server, in its history
+
+        # a request that is not one is answered and dropped; the runner goes on
+        conn = pika.BlockingConnection(pika.URLParameters(clarion_env["CLARION_BROKER_URL"]))
+        ch = conn.channel()
+        reply_to = ch.queue_declare("", exclusive=True).method.queue
+        ch.basic_publish("", queue_name(settings), b"{not json",
+                         pika.BasicProperties(reply_to=reply_to, correlation_id="x"))
+        answer = None
+        deadline = time.time() + 30
+        while answer is None and time.time() < deadline:
+            _m, _p, answer = ch.basic_get(reply_to, auto_ack=True)
+            time.sleep(0.1)
+        conn.close()
+        assert answer is not None and json.loads(answer)["event"] == "failed"
+        assert "not a run request: not JSON" in json.loads(answer)["error"]
+        assert runner.poll() is None
+
+        again = tmp_path / "again.json"
+        again.write_text(json.dumps(sms_notice(f"again-{uuid.uuid4().hex[:6]}")))
+        second = _clarion("campaign", "send", "--request", str(again), "--wait", "--json")
+        assert second.returncode == 0 and "campaign runner" in second.stderr, second.stderr
+    finally:
+        runner.terminate()
+        runner.wait(timeout=30)
+    assert runner.returncode == 0, log.read_text()[-2000:]  # SIGTERM: a clean stop
+
+    # no runner consumes the queue now: the CLI runs the flow itself, and says nothing of one
+    last = tmp_path / "last.json"
+    last.write_text(json.dumps(sms_notice("no-runner")))
+    here = _clarion("campaign", "send", "--request", str(last), "--wait", "--json")
+    assert here.returncode == 0, here.stderr
+    assert "campaign runner" not in here.stderr
+    assert json.loads(here.stdout.strip().splitlines()[-1])["status"] == "completed"
