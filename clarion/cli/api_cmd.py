@@ -6,6 +6,10 @@ from typing import Optional
 
 import typer
 
+# On SIGTERM, requests in progress get this long to finish; then open inbox streams (which a
+# browser keeps open for ever) are closed, and their clients reconnect to another API process.
+GRACE_S = 5
+
 
 def api(host: str = typer.Option("127.0.0.1", help="listen address (loopback by default)"),
         port: int = typer.Option(8000),
@@ -22,4 +26,4 @@ def api(host: str = typer.Option("127.0.0.1", help="listen address (loopback by 
     setup_logging(log_level.upper(), settings.log_json)
     uvicorn.run(create_app(settings), host=host, port=port, ssl_certfile=ssl_certfile,
                 ssl_keyfile=ssl_keyfile, log_level=log_level, access_log=False,
-                log_config=None)
+                log_config=None, timeout_graceful_shutdown=GRACE_S)
