@@ -215,3 +215,15 @@ def test_predictions_never_hold_reorder_or_hide_what_is_critical(case) -> None:
                                                                 facts.duplicates))
             assert [(d.channel, d.status, d.code) for d in decisions] == \
                 [(d.channel, d.status, d.code) for d in expected]
+
+
+@settings(max_examples=400, deadline=None)
+@given(cases(), st.booleans(), st.sets(st.integers(0, 7)))
+def test_a_page_is_decided_as_each_of_its_people_would_be(case, policy_on, inactive) -> None:
+    """decide_page's shortcut for notices only an address can stop (an emergency, or policy
+    off with every channel of the route) decides exactly as ``decide`` does person by person."""
+    notice, folks, facts, now = case
+    notice = Notice(**{**notice.__dict__, "enabled": policy_on})
+    folks = [{**p, "active": False} if i in inactive else p for i, p in enumerate(folks)]
+    policy = Policy(notice, now)
+    assert policy.decide_page(folks, facts) == [policy.decide(p, facts) for p in folks]

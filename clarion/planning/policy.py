@@ -102,7 +102,28 @@ class Policy:
         self._held: dict[str, tuple[str, datetime] | None] = {}  # time zone → deferral
 
     def decide_page(self, people: list[dict[str, Any]], facts: Facts) -> list[list[Decision]]:
+        if self.notice.unconditional and self.notice.route.mode == "all":
+            return self._addresses_only(people)
         return [self.decide(p, facts) for p in people]
+
+    def _addresses_only(self, people: list[dict[str, Any]]) -> list[list[Decision]]:
+        """``decide`` for a notice that only an address can stop (an emergency, policy off)
+        on every channel of its route: the same decisions, without the steps that cannot
+        apply — the hot path of an emergency to the whole campus."""
+        channels = self.notice.route.channels
+        fields = [(c, self.notice.address_fields[c]) for c in channels]
+        out = []
+        for person in people:
+            if person.get("active") is False:
+                out.append([Decision(c, SKIPPED, "inactive", "inactive recipient")
+                            for c in channels])
+                continue
+            queued = [Decision(c, QUEUED) for c, f in fields if person.get(f)]
+            if len(queued) < len(fields):
+                queued += [Decision(c, SKIPPED, "no_address", f"no {f}")
+                           for c, f in fields if not person.get(f)]
+            out.append(queued)
+        return out
 
     def decide(self, person: dict[str, Any], facts: Facts) -> list[Decision]:
         n = self.notice
