@@ -257,10 +257,11 @@ class BoundContent:
         if "recipient" in variables:
             raise ContentError("variables.recipient", "'recipient' is reserved for the recipient")
         self.variables = variables
-        self._channels = channels
         by_source: dict[str, str] = {}  # a variant's field shared by channels renders once
         self._shared = {ch: self._render_shared(fields, by_source)
                         for ch, fields in channels.items()}
+        self._personal = {ch: tuple(f for f in fields if f.personal)
+                          for ch, fields in channels.items()}
 
     def _render_shared(self, fields: tuple[CompiledField, ...],
                        by_source: dict[str, str]) -> dict[str, str]:
@@ -273,7 +274,7 @@ class BoundContent:
         shared = self._shared.get(channel)
         if shared is None:
             raise ContentError(f"content.{channel}", "channel was not compiled")
-        personal = [f for f in self._channels[channel] if f.personal]
+        personal = self._personal[channel]
         if not personal:
             return dict(shared)
         context = {**self.variables, "recipient": recipient}

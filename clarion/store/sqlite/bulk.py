@@ -79,15 +79,22 @@ def insert(table: Table, rows: Sequence[dict[str, Any]], columns: Sequence[str],
 
 
 def _memo(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``fn`` remembering its results for hashable values (a chunk's rows share one time)."""
+    """``fn`` remembering its results for hashable values (a chunk's rows share one time)
+    and for flat dicts of text (an alert's content, the same in every row of the chunk)."""
     seen: dict[Any, Any] = {}
 
     def convert(value: Any) -> Any:
-        if isinstance(value, (dict, list)):
+        if isinstance(value, dict):
+            if not all(type(v) is str for v in value.values()):
+                return fn(value)
+            key: Any = ("{}", *value.items())
+        elif isinstance(value, list):
             return fn(value)
-        if value not in seen:
-            seen[value] = fn(value)
-        return seen[value]
+        else:
+            key = value
+        if key not in seen:
+            seen[key] = fn(value)
+        return seen[key]
     return convert
 
 
