@@ -87,3 +87,34 @@ def test_send_hands_the_flow_to_the_runner(prefect_api, clarion_env, settings, s
     assert here.returncode == 0, here.stderr
     assert "campaign runner" not in here.stderr
     assert json.loads(here.stdout.strip().splitlines()[-1])["status"] == "completed"
+
+
+def test_the_cli_says_so_when_the_runner_dies_with_its_flow(prefect_api, clarion_env, store,
+                                                           campus, tmp_path):
+    campus(10)  # no worker: the flow waits for deliveries that nobody sends
+    runner, _log = _start_runner(tmp_path)
+    request = tmp_path / "notice.json"
+    request.write_text(json.dumps(sms_notice("dies")))
+    cli = subprocess.Popen([sys.executable, "-m", "clarion.cli.main", "campaign", "send",
+                            "--request", str(request), "--wait", "--json"], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "COLUMNS": "200"})
+    try:
+        wait_until(lambda: _has_campaign(store), timeout=60, message="the campaign")
+    finally:
+        runner.kill()  # SIGKILL: no goodbye to the CLI
+        runner.wait(timeout=10)
+    _out, err = cli.communicate(timeout=60)
+    said = " ".join(err.split())
+    assert cli.returncode == 1, said
+    assert "the campaign runner stopped and no other runner consumes its queue" in said
+    assert "clarion campaign status" in said  # where to follow the campaign from here
+
+
+
+def _has_campaign(store) -> bool:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from clarion.store.models import Campaign
+    with store.read() as conn:
+        return conn.execute(select(func.count()).select_from(Campaign)).scalar() > 0

@@ -21,10 +21,12 @@ from ..settings import Settings
 from .protocol import DONE, FAILED, STARTED, RunRequest, queue_name
 
 PICKUP_TIMEOUT_S = 10.0  # a runner that has not taken the request by then is not coming
+LOOK_EVERY_S = 5.0  # while waiting for the flow: is any runner still consuming?
 
 
 class RunnerGone(Exception):
-    """The connection to the broker was lost while the runner had the request."""
+    """The runner that had the request stopped with no other to take it, or the link to
+    the broker was lost, before the flow ended."""
 
 
 class LocalRun:
@@ -55,12 +57,13 @@ class HandedRun:
     """A flow run handed to a campaign runner; its replies arrive on our exclusive queue."""
 
     def __init__(self, conn: pika.BlockingConnection, ch: Any, reply_queue: str,
-                 correlation_id: str):
+                 correlation_id: str, runner_queue: str):
         self.result: Any = None
         self.error: str | None = None
         self.runner_pid: int | None = None
-        self._conn, self._done = conn, False
-        self._correlation_id = correlation_id
+        self._conn, self._ch, self._done = conn, ch, False
+        self._correlation_id, self._runner_queue = correlation_id, runner_queue
+        self._looked = time.monotonic()
         ch.basic_consume(reply_queue, self._on_reply, auto_ack=True, exclusive=True)
 
     def _on_reply(self, _ch: Any, _method: Any, props: Any, body: bytes) -> None:
@@ -81,9 +84,16 @@ class HandedRun:
             return False
         try:
             self._conn.process_data_events(time_limit=wait_s)
+            if not self._done and time.monotonic() - self._looked > LOOK_EVERY_S:
+                self._looked = time.monotonic()
+                runners = self._ch.queue_declare(self._runner_queue, passive=True)
+                if runners.method.consumer_count == 0:
+                    raise RunnerGone("the campaign runner stopped and no other runner "
+                                     "consumes its queue: the flow goes on when one starts "
+                                     "again (`clarion up`, `clarion runner`)")
         except pika.exceptions.AMQPError as exc:
-            raise RunnerGone(f"the connection to the campaign runner was lost ({exc!r}); "
-                             "the runner goes on with the flow") from exc
+            raise RunnerGone(f"the connection to the broker was lost ({exc!r}); the "
+                             "campaign runner goes on with the flow") from exc
         return not self._done
 
     def started(self, timeout: float = PICKUP_TIMEOUT_S) -> bool:
@@ -119,7 +129,7 @@ def hand_over(settings: Settings, request: dict[str, Any], wait: bool,
             return None
         reply_queue = ch.queue_declare("", exclusive=True, auto_delete=True).method.queue
         correlation_id = uuid.uuid4().hex
-        run = HandedRun(conn, ch, reply_queue, correlation_id)
+        run = HandedRun(conn, ch, reply_queue, correlation_id, queue_name(settings))
         ch.confirm_delivery()
         ch.basic_publish("", queue_name(settings),
                          RunRequest(request, wait, timeout_s).encode(),
