@@ -91,7 +91,7 @@ def delete_namespace(namespace: str, channels: list[str], delays: list[int]) -> 
         ch = conn.channel()
         queues = [q for c in channels for q in names.queues(c)]
         queues += [names.retry_queue(d) for d in delays] + [names.dead]
-        queues += [f"{namespace}.campaign-runs"]  # clarion.runner.protocol.queue_name
+        queues += [names.campaign_runs]
         for q in queues:
             ch.queue_delete(q)
         for ex in (names.deliveries, names.retry, names.requeue, names.dead):

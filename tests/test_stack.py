@@ -82,6 +82,7 @@ def test_up_send_status_down(stack, store, tmp_path):
     shown = json.loads(clarion("status", "--json").stdout)
     assert all(p["running"] for p in shown["processes"])
     assert shown["queues"]["sms"]["consumers"] == 1
+    assert shown["queues"]["campaign-runs"] == {"ready": 0, "consumers": 1}  # the runner
     assert shown["paused_accounts"] == {"worker-0": []}
     assert shown["campaigns"][0]["campaign_id"] == result["campaign_id"]
     assert shown["campaigns"][0]["status"] == "completed"

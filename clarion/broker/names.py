@@ -5,6 +5,7 @@
     {ns}.retry        topic   "<delay>s.<channel>.<lane>"   -> {ns}.retry.<delay>s (TTL)
     {ns}.requeue      topic   dead-letter target of the retry queues, "*.<channel>.<lane>"
     {ns}.dead         fanout  dead-letter target of the channel queues -> {ns}.dead
+    {ns}.campaign-runs        queue of the campaign runners (default exchange)
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ class Names:
     @property
     def dead(self) -> str:
         return f"{self.ns}.dead"
+
+    @property
+    def campaign_runs(self) -> str:
+        """Broadcast requests for the campaign runners (clarion.runner)."""
+        return f"{self.ns}.campaign-runs"
 
     def queue(self, channel: str, lane: str, kind: str = "single") -> str:
         return (f"{self.ns}.q.{channel}" + (".urgent" if lane == "urgent" else "")

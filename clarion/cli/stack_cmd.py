@@ -82,9 +82,10 @@ def _print_queues(queues: Any) -> None:
     if isinstance(queues, str):
         console.print(f"queues: {queues}")
         return
-    table = Table(title="queues (all lanes of a channel)", box=None)
-    for col in ("channel", "ready", "consumers"):
-        table.add_column(col, justify="left" if col == "channel" else "right")
+    table = Table(title="queues (all lanes of a channel; campaign-runs: the runners')",
+                  box=None)
+    for col in ("queue", "ready", "consumers"):
+        table.add_column(col, justify="left" if col == "queue" else "right")
     for name, q in queues.items():
         table.add_row(name, str(q["ready"]), str(q["consumers"]))
     console.print(table)

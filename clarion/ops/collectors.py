@@ -83,7 +83,8 @@ def queue_stats(settings: Settings, channels: Iterable[str]) -> dict[str, tuple[
     conn = pika.BlockingConnection(params)
     QUIET_PROBES.connections.add(conn._impl)
     try:
-        wanted = [q for channel in channels for q in names.queues(channel)] + [names.dead]
+        wanted = [q for channel in channels for q in names.queues(channel)]
+        wanted += [names.dead, names.campaign_runs]
         return _existing_queues(conn, wanted, no_consumers={names.dead})
     finally:
         conn.close()

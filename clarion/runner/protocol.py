@@ -15,13 +15,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..broker.names import Names
 from ..settings import Settings
 
 STARTED, DONE, FAILED = "started", "done", "failed"
 
 
 def queue_name(settings: Settings) -> str:
-    return f"{settings.broker_namespace}.campaign-runs"
+    return Names(settings.broker_namespace).campaign_runs
 
 
 def queue_arguments(settings: Settings) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from .. import campaigns
+from ..broker.names import Names
 from ..channels.registry import channel_specs
 from ..ops.collectors import queue_stats
 from ..settings import Settings
@@ -40,15 +41,18 @@ def paused_accounts(state: StackState | None) -> dict[str, list[str]]:
 
 
 def queues(settings: Settings) -> dict[str, dict[str, int]] | str:
-    """channel → messages ready (every lane) and consumers; ``dead`` → dead letters."""
+    """channel → messages ready (every lane) and consumers; ``dead`` → dead letters;
+    ``campaign-runs`` → requests waiting for a campaign runner, and the runners."""
     try:
         stats = queue_stats(settings, list(channel_specs(settings)))
     except Exception as exc:  # noqa: BLE001 - the broker may be down: say so, go on
         return f"broker unreachable: {type(exc).__name__}"
     out: dict[str, dict[str, int]] = {}
+    names = Names(settings.broker_namespace)
     prefix = f"{settings.broker_namespace}.q."
     for queue, (ready, consumers) in sorted(stats.items()):
-        channel = queue[len(prefix):].split(".")[0] if queue.startswith(prefix) else "dead"
+        channel = (queue[len(prefix):].split(".")[0] if queue.startswith(prefix) else
+                   "campaign-runs" if queue == names.campaign_runs else "dead")
         row = out.setdefault(channel, {"ready": 0, "consumers": 0})
         row["ready"] += ready
         row["consumers"] = max(row["consumers"], consumers)
