@@ -316,7 +316,7 @@ class ProviderFakesTarget(Target):
     served from threads of this process, checking signatures, tokens and batch limits as
     the providers do."""
 
-    def __init__(self) -> None:
+    def __init__(self, wecom_member_caps: bool = True) -> None:
         if str(REPO) not in sys.path:
             sys.path.insert(0, str(REPO))
         from tests.providers.fake_aliyun_sms import FakeAliyunSms
@@ -331,7 +331,9 @@ class ProviderFakesTarget(Target):
                     "access_key_secret": ALIYUN_SECRET, "sign_name": "Clarion",
                     "template_code": "SMS_100001", "endpoint": self.aliyun.base_url},
             "wecom": {"type": "wecom_app", "corp_id": CORP, "secret": WECOM_SECRET,
-                      "agent_id": AGENT, "base_url": self.wecom.base_url}})}
+                      "agent_id": AGENT, "base_url": self.wecom.base_url,
+                      # off: no per-member buckets (WeCom's 30 a minute, 1,000 an hour)
+                      **({} if wecom_member_caps else {"per_recipient_limit": {}})}})}
         self.stats: Any = None
 
     def before_stop(self) -> None:
@@ -501,8 +503,9 @@ def _cpu(p: Any) -> float:
 
 def make_target(args: argparse.Namespace, procs: Any, root: Path,
                 extra_env: dict[str, str]) -> Target:
-    if args.scenario == "emergency":
-        return ProviderFakesTarget()
+    if args.scenario == "emergency":  # --ab BENCH_WECOM_MEMBER_CAPS=off: what the caps cost
+        caps = {**dict(args.env), **extra_env}.get("BENCH_WECOM_MEMBER_CAPS", "on") != "off"
+        return ProviderFakesTarget(wecom_member_caps=caps)
     if args.scenario == "email":
         options = email_options({**dict(args.env), **extra_env})
         return MailTarget(procs, root, args.bare_messages, options)
