@@ -71,10 +71,20 @@ def test_send_hands_the_flow_to_the_runner(prefect_api, clarion_env, settings, s
         assert "not a run request: not JSON" in json.loads(answer)["error"]
         assert runner.poll() is None
 
-        again = tmp_path / "again.json"
-        again.write_text(json.dumps(sms_notice(f"again-{uuid.uuid4().hex[:6]}")))
-        second = _clarion("campaign", "send", "--request", str(again), "--wait", "--json")
-        assert second.returncode == 0 and "campaign runner" in second.stderr, second.stderr
+        # two at once: the runner runs their flows side by side, each in a thread of its own
+        calls = []
+        for k in range(2):
+            path = tmp_path / f"again-{k}.json"
+            path.write_text(json.dumps(sms_notice(f"again-{k}-{uuid.uuid4().hex[:6]}")))
+            calls.append(subprocess.Popen(
+                [sys.executable, "-m", "clarion.cli.main", "campaign", "send", "--request",
+                 str(path), "--wait", "--json"], cwd=ROOT, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"}))
+        for call in calls:
+            out, err = call.communicate(timeout=180)
+            assert call.returncode == 0 and "campaign runner" in err, err
+            done = json.loads(out.strip().splitlines()[-1])
+            assert done["status"] == "completed" and done["channels"]["sms"]["sent"] == n
     finally:
         runner.terminate()
         runner.wait(timeout=30)
