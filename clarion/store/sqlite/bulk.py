@@ -29,8 +29,10 @@ def time_text(at: datetime | None) -> str | None:
     return None if at is None else at.strftime(SQLITE_TIME)
 
 
-def _json_text(value: Any) -> str:
-    return json.dumps(value)  # None becomes JSON null, as SQLAlchemy's JSON type stores it
+def _json_text(value: Any) -> str | None:
+    """None is SQL NULL, as the PostgreSQL backend's COPY writes it (``fallback IS NOT NULL``
+    then finds only the rows with a route left, and a NULL costs no text in the row)."""
+    return None if value is None else json.dumps(value)
 
 
 def converter(table: Table, column: str) -> Callable[[Any], Any] | None:
