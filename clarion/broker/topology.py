@@ -10,10 +10,10 @@ from .names import LANES, Names
 
 
 def _queue_args(settings: Settings, names: Names) -> dict:
-    return {"x-dead-letter-exchange": names.dead, **_replicated(settings)}
+    return {"x-dead-letter-exchange": names.dead, **replicated(settings)}
 
 
-def _replicated(settings: Settings) -> dict:
+def replicated(settings: Settings) -> dict:
     """Quorum queues are replicated over the cluster's nodes (a majority of them must be up)."""
     return {"x-queue-type": "quorum"} if settings.queue_type == "quorum" else {}
 
@@ -24,7 +24,7 @@ def _retry_args(settings: Settings, names: Names, delay: int) -> dict:
         # at-least-once: a retry queue keeps each message until its channel's queue has taken
         # it back (at-most-once would drop it while that queue elects a new leader)
         args.update({"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"})
-    return {**args, **_replicated(settings)}
+    return {**args, **replicated(settings)}
 
 
 async def declare(amqp: AsyncAmqp, settings: Settings, channels: Iterable[str]) -> Names:
@@ -38,7 +38,7 @@ async def declare(amqp: AsyncAmqp, settings: Settings, channels: Iterable[str]) 
             await amqp.call(ch.exchange_declare, exchange=exchange, exchange_type=kind,
                             durable=True)
         await amqp.call(ch.queue_declare, queue=names.dead, durable=True,
-                        arguments=_replicated(settings))
+                        arguments=replicated(settings))
         await amqp.call(ch.queue_bind, queue=names.dead, exchange=names.dead, routing_key="#")
         for delay in settings.retry_delays:
             q = names.retry_queue(delay)

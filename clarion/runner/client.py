@@ -1,7 +1,7 @@
 """The caller's side: hand a checked request to a campaign runner and follow its replies.
 
-``find_runner`` says whether any runner consumes the queue (``None``: run the flow here).
-The returned ``HandedRun`` is polled by the CLI between its database reads, the same way as
+``hand_over`` gives the request to a runner if any consumes the queue (``None``: run the
+flow here).  The returned ``HandedRun`` is polled by the CLI between its database reads, the same way as
 the thread of a flow run in the CLI's own process (``LocalRun``).
 """
 
@@ -33,7 +33,6 @@ class LocalRun:
     """A flow run in a thread of this process."""
 
     def __init__(self, target: Callable[[], Any]):
-        self.result: Any = None
         self.error: str | None = None
         self._thread = threading.Thread(target=self._run, args=(target,), name="broadcast-flow",
                                         daemon=True)
@@ -41,7 +40,7 @@ class LocalRun:
 
     def _run(self, target: Callable[[], Any]) -> None:
         try:
-            self.result = target()
+            target()
         except BaseException as exc:  # noqa: BLE001 - reported to the user by the caller
             self.error = f"{type(exc).__name__}: {exc}"
 
@@ -58,7 +57,6 @@ class HandedRun:
 
     def __init__(self, conn: pika.BlockingConnection, ch: Any, reply_queue: str,
                  correlation_id: str, runner_queue: str):
-        self.result: Any = None
         self.error: str | None = None
         self.runner_pid: int | None = None
         self._conn, self._ch, self._done = conn, ch, False
@@ -73,7 +71,7 @@ class HandedRun:
         if message["event"] == STARTED:
             self.runner_pid = message.get("pid")
         elif message["event"] in (DONE, FAILED):
-            self.result, self.error = message.get("result"), message.get("error")
+            self.error = message.get("error")
             self._done = True
             self._conn.close()
 

@@ -25,10 +25,6 @@ def queue_name(settings: Settings) -> str:
     return Names(settings.broker_namespace).campaign_runs
 
 
-def queue_arguments(settings: Settings) -> dict[str, Any]:
-    return {"x-queue-type": "quorum"} if settings.queue_type == "quorum" else {}
-
-
 @dataclass(frozen=True)
 class RunRequest:
     request: dict[str, Any]  # a checked CampaignRequest, as JSON

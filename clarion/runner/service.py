@@ -21,8 +21,9 @@ import pika
 import pika.exceptions
 
 from ..broker.amqp import connection_parameters, describe, redact
+from ..broker.topology import replicated
 from ..settings import Settings
-from .protocol import DONE, FAILED, STARTED, RunRequest, queue_arguments, queue_name, reply
+from .protocol import DONE, FAILED, STARTED, RunRequest, queue_name, reply
 
 log = logging.getLogger("clarion.runner")
 RECONNECT_S = 1.0
@@ -61,7 +62,7 @@ class Runner:
     def _consume(self, params: list[pika.URLParameters]) -> None:
         self.conn = pika.BlockingConnection(params)
         ch = self.conn.channel()
-        ch.queue_declare(self.queue, durable=True, arguments=queue_arguments(self.settings))
+        ch.queue_declare(self.queue, durable=True, arguments=replicated(self.settings))
         ch.basic_qos(prefetch_count=self.concurrency)
         ch.basic_consume(self.queue, functools.partial(self._on_request, self.conn))
         log.info("campaign runner ready (pid %d): consuming %s, %d flows at a time",
