@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
@@ -15,10 +14,12 @@ from rich.table import Table
 
 from .. import campaigns
 from ..domain import CampaignRequest
-from ..runner.client import HandedRun, LocalRun, RunnerGone
 from ..settings import Settings
 from .common import (console, describe_validation, err_console, fail, read_json,
                      settings_and_store)
+
+if TYPE_CHECKING:  # pika comes with the runner's client: imported by `send` alone
+    from ..runner.client import HandedRun, LocalRun
 
 app = typer.Typer(help="Start, follow and cancel campaigns.", no_args_is_help=True)
 
@@ -51,8 +52,10 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
     of `clarion up` when one is up (warm: the first delivery comes sooner), else in this
     process, against the stack's Prefect server or PREFECT_API_URL (without one, a
     temporary server)."""
+    from ..runner.client import RunnerGone
     settings, store = settings_and_store()
-    if not preview and (no_runner or not _runner_is_up(settings)):
+    server_chosen = not preview and (no_runner or not _runner_is_up(settings))
+    if server_chosen:
         use_prefect_server(settings)  # before Prefect is imported: it reads PREFECT_API_URL
         # Prefect's import is slow: overlap it with the checks. Not a daemon thread: an
         # interpreter that exits (a refusal) while a daemon thread is halfway through
@@ -71,7 +74,7 @@ def send(request_file: Path = typer.Option(..., "--request", help="JSON file hol
         _print_preview(campaigns.preview(store, settings, request))
         return
     run = (_run_flow_here(request, wait, timeout) if no_runner else
-           _start_flow(settings, request, wait, timeout))
+           _start_flow(settings, request, wait, timeout, server_chosen))
     campaign_id = _await_campaign_id(store, request, run)
     record(store, "campaign.create", campaign_id, "ok", request.name)
     if wait:
@@ -94,9 +97,10 @@ def _runner_is_up(settings: Settings) -> bool:
     return runner is not None and runner.alive()
 
 
-def _start_flow(settings: Settings, request: CampaignRequest, wait: bool,
-                timeout: float) -> LocalRun | HandedRun:
-    """Hand the flow to a warm campaign runner if one consumes its queue; else run it here."""
+def _start_flow(settings: Settings, request: CampaignRequest, wait: bool, timeout: float,
+                server_chosen: bool) -> LocalRun | HandedRun:
+    """Hand the flow to a warm campaign runner if one consumes its queue; else run it here
+    (on the Prefect server chosen already, unless a runner was expected)."""
     from ..runner.client import PICKUP_TIMEOUT_S, hand_over
     handed = hand_over(settings, request.model_dump(mode="json"), wait, timeout)
     if handed is not None:
@@ -106,7 +110,7 @@ def _start_flow(settings: Settings, request: CampaignRequest, wait: bool,
             return handed
         err_console.print(f"no campaign runner took the request in {PICKUP_TIMEOUT_S:.0f} s: "
                           "running the flow in this process", highlight=False)
-    if "PREFECT_API_URL" not in __import__("os").environ:
+    if not server_chosen:
         use_prefect_server(settings)
     return _run_flow_here(request, wait, timeout)
 
@@ -145,6 +149,8 @@ def _import_flow() -> None:
 
 
 def _run_flow_here(request: CampaignRequest, wait: bool, timeout: float) -> LocalRun:
+    from ..runner.client import LocalRun
+
     def target() -> Any:
         import asyncio
 
@@ -155,6 +161,7 @@ def _run_flow_here(request: CampaignRequest, wait: bool, timeout: float) -> Loca
 
 def _await_campaign_id(store, request: CampaignRequest, run: LocalRun | HandedRun) -> str:  # type: ignore[no-untyped-def]
     from ..domain import campaign_id_for
+    from ..runner.client import RunnerGone
     campaign_id = campaign_id_for(request.campaign_key())
     try:
         while True:
@@ -172,6 +179,7 @@ def _await_campaign_id(store, request: CampaignRequest, run: LocalRun | HandedRu
 
 
 def _follow(store, campaign_id: str, run: LocalRun | HandedRun, quiet: bool) -> None:  # type: ignore[no-untyped-def]
+    from ..runner.client import RunnerGone
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
