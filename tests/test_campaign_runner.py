@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -128,3 +129,29 @@ def _has_campaign(store) -> bool:  # type: ignore[no-untyped-def]
     from clarion.store.models import Campaign
     with store.read() as conn:
         return conn.execute(select(func.count()).select_from(Campaign)).scalar() > 0
+
+
+def test_a_request_no_runner_takes_in_time_is_run_by_the_cli(prefect_api, clarion_env, settings,
+                                                             sms_gateway, campus, workers,
+                                                             tmp_path):
+    gateway, n = sms_gateway(), campus(10)
+    workers.start("sms")
+    conn = pika.BlockingConnection(pika.URLParameters(clarion_env["CLARION_BROKER_URL"]))
+    ch = conn.channel()  # a "runner" that takes requests and never answers them
+    ch.queue_declare(queue_name(settings), durable=True)
+    ch.basic_qos(prefetch_count=1)
+    ch.basic_consume(queue_name(settings), lambda *_: None)
+    stuck = threading.Thread(target=lambda: conn.process_data_events(time_limit=60), daemon=True)
+    request = tmp_path / "notice.json"
+    request.write_text(json.dumps(sms_notice("stuck")))
+    try:
+        stuck.start()
+        sent = _clarion("campaign", "send", "--request", str(request), "--wait", "--json")
+    finally:
+        conn.add_callback_threadsafe(conn.close)
+        stuck.join(10)
+    said = " ".join(sent.stderr.split())
+    assert sent.returncode == 0, said
+    assert "no campaign runner took the request in 10 s: running the flow in this process" in said
+    result = json.loads(sent.stdout.strip().splitlines()[-1])
+    assert result["channels"]["sms"]["sent"] == n == gateway.stats()["received"]

@@ -348,3 +348,29 @@ def test_lookups_by_message_or_provider_id_use_their_partial_index(store, column
                                    (f"ix_deliveries_{column}",)).scalar_one()
     assert f"USING INDEX ix_deliveries_{column}" in str(plan)
     assert ddl.endswith(f"WHERE {column} IS NOT NULL")
+
+
+def test_new_rows_keep_each_content_and_store_a_missing_route_as_null(store):
+    """A chunk's rows with the same content and with their own keep what they carry (the
+    insert writes a repeated content's JSON once); no fallback route is SQL NULL on both
+    databases, so ``fallback IS NOT NULL`` finds only the rows with one."""
+    tag = uuid.uuid4().hex[:8]
+    alert = {"title": "Power cut", "body": "Building 3"}
+    contents = [dict(alert), dict(alert), {"title": "Power cut", "body": "Building 4"},
+                {"body": "Building 3", "title": "Power cut"}, {"n": 1}]
+    rows = [{"id": f"c-{tag}-{i}", "campaign_id": None, "message_id": f"m-{tag}",
+             "recipient_id": f"r{i}", "channel": "inbox", "address": f"r{i}",
+             "content": content, "category": "campus", "priority": "emergency",
+             "source": "test", "status": "queued", "reason": None, "code": None,
+             "fallback": [{"channel": "sms", "address": "+1", "content": {}}] if i == 4
+             else None} for i, content in enumerate(contents)]
+    deliveries.insert_new(store, rows, "test")
+    ids = [r["id"] for r in rows]
+    with store.read() as conn:
+        stored = dict(conn.execute(select(Delivery.id, Delivery.content)
+                                   .where(Delivery.id.in_(ids))).all())
+        routed = conn.execute(select(Delivery.id).where(Delivery.id.in_(ids),
+                                                        Delivery.fallback.is_not(None))
+                              ).scalars().all()
+    assert [stored[i] for i in ids] == contents
+    assert routed == [ids[4]]

@@ -193,3 +193,15 @@ def test_healthz_stays_quick_through_a_thousand_stream_attempts(api_process, api
     # above: under 100 ms on the faster machine of 2026-12-02; 203-821 ms with 1,000 readers
     # on the slower one of 2026-12-03, which misses the target
     assert len(during) >= 50 and statistics.median(during) < 2.0
+
+
+def test_sigterm_closes_open_streams_and_the_api_exits(api_process, api_settings):
+    """`clarion api` gives requests in progress a few seconds after SIGTERM, then closes the
+    streams a browser would keep open for ever (uvicorn alone waited for them)."""
+    stream = Stream(f"{api_process.url}/v1/inbox/stream", bearer(api_settings, "T000001"))
+    assert stream.status == 200
+    started = time.monotonic()
+    api_process.proc.terminate()
+    api_process.proc.wait(timeout=15)  # raises if it keeps waiting for the stream
+    assert stream.ended.wait(5), "the stream was not closed"
+    print(f"stopped in {time.monotonic() - started:.1f} s with a stream open")
